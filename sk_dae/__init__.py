@@ -1,0 +1,7 @@
+"""sk-dae: a scikit-learn compatible denoising autoencoder on PyTorch."""
+
+from ._estimator import DenoisingAutoencoder, InconsistentVersionWarning
+from ._network import Autoencoder
+from ._version import __version__
+
+__all__ = ["Autoencoder", "DenoisingAutoencoder", "InconsistentVersionWarning", "__version__"]

@@ -1,0 +1,836 @@
+"""DenoisingAutoencoder: parameters, validation and scikit-learn glue.
+
+The network (:mod:`sk_dae._network`), the corruption (:mod:`sk_dae._noise`) and the
+training loop (:mod:`sk_dae._training`) know nothing of scikit-learn; this module turns
+user input into their arguments and their results into fitted attributes.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _threads
+from ._network import ACTIVATIONS, Autoencoder, build_autoencoder
+from ._noise import NOISE_KINDS, Corruptor
+from ._training import (
+    TrainingDivergedError,
+    as_tensor,
+    make_optimizer,
+    map_batches,
+    train,
+)
+from ._version import __version__
+
+_INFERENCE_BATCH_SIZE = 4096
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A pickled model is loaded by a version of sk_dae other than the one that saved it."""
+
+    def __init__(self, *, original_version, current_version):
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self):
+        return (
+            f"This DenoisingAutoencoder was saved with sk_dae {self.original_version} and is "
+            f"loaded with sk_dae {self.current_version}. This might lead to breaking code or "
+            "invalid results. Use at your own risk."
+        )
+
+
+class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Denoising autoencoder: a nonlinear dimensionality reduction trained to undo noise.
+
+    The encoder ``E`` maps each sample to a code of ``n_components`` values and the decoder
+    ``D`` maps codes back to the input space. Training minimises ``L(D(E(x~)), x)`` over
+    mini-batches, where ``x~`` is a freshly corrupted copy of the clean batch ``x``
+    (Vincent et al., 2008): to reconstruct the clean input, the network must learn the
+    structure of the data rather than copy it. ``transform`` returns the clean code
+    ``E(x)``; ``inverse_transform`` decodes codes back to input space.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Width of the latent code, the number of features ``transform`` returns.
+
+    hidden_layer_sizes : tuple of int, default=(128,)
+        Widths of the encoder's hidden layers, from the input towards the code. The
+        decoder mirrors them. ``()`` with ``activation="identity"`` is a linear
+        autoencoder, which learns the same subspace as :class:`~sklearn.decomposition.PCA`.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
+        Activation after every hidden layer. The code layer is always linear.
+
+    output_activation : {"auto", "sigmoid", "identity"}, default="auto"
+        Activation of the reconstruction. ``"auto"`` picks ``"sigmoid"`` when the
+        training data lie in [0, 1] (images) and ``"identity"`` otherwise (e.g.
+        standardized tabular data). The choice is stored in ``output_activation_``.
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy (the negative
+        log-likelihood of [0, 1] data; it requires the data to lie in [0, 1] and a
+        sigmoid output).
+
+    noise : {"gaussian", "masking", "salt_and_pepper"} or None, default="gaussian"
+        Corruption applied to every training batch. ``"gaussian"`` adds noise of standard
+        deviation ``noise_level`` (clipped to the training data's range when the output is
+        a sigmoid); ``"masking"`` sets a ``noise_level`` fraction of the entries to zero;
+        ``"salt_and_pepper"`` sets a ``noise_level`` fraction to the training data's
+        minimum or maximum, half each. ``None`` trains a plain autoencoder.
+
+    noise_level : float, default=0.1
+        Standard deviation (gaussian) or fraction of corrupted entries (masking and
+        salt-and-pepper, then at most 1).
+
+    tied_weights : bool, default=False
+        Decoder layers use the transposed encoder weights (biases stay separate), which
+        halves the number of weights.
+
+    batch_norm : bool, default=False
+        Batch normalisation after every hidden linear layer.
+
+    dropout : float, default=0.0
+        Dropout probability after every hidden activation.
+
+    alpha : float, default=0.0
+        Strength of the L2 penalty ``alpha / 2 * ||W||^2`` on the weight matrices
+        (decoupled weight decay with ``optimizer="adamw"``).
+
+    l1 : float, default=0.0
+        Strength of the L1 penalty ``l1 * |W|`` on the weight matrices.
+
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` is ``min(256, n_samples)``.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or of the validation score with
+        ``early_stopping``) that counts as progress.
+
+    n_iter_no_change : int, default=10
+        Training stops once there has been no progress for more than this many epochs.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, score every epoch on it
+        (negative mean squared reconstruction error), stop when the score stops
+        improving, and keep the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+
+    shuffle : bool, default=True
+        Shuffle the rows at every epoch.
+
+    warm_start : bool, default=False
+        Continue training the fitted network (and its optimizer state) on the next
+        ``fit`` instead of starting anew.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling, the validation split and the
+        noise. An int gives bit-identical fits on the same machine. Global random state
+        (numpy's and torch's) is never used or changed.
+
+    verbose : int, default=0
+        With a positive value, show a progress bar with the running training and
+        validation loss.
+
+    device : str, default="auto"
+        Torch device to train and infer on: ``"auto"`` (CUDA when available, else CPU),
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+
+    n_threads : int or None, default=None
+        CPU threads torch may use while fitting and transforming. ``None`` uses all
+        cores, except inside a joblib worker (e.g. ``GridSearchCV(n_jobs=k)``), where
+        it uses the worker's share so that workers do not oversubscribe the CPU.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The fitted network (an :class:`sk_dae.Autoencoder`), in eval mode.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when ``X`` has string column names.
+
+    output_activation_ : str
+        The output activation used, ``"auto"`` resolved.
+
+    data_min_, data_max_ : float
+        Smallest and largest value of the training data: the clip range of Gaussian
+        noise and the values of salt-and-pepper noise.
+
+    device_ : torch.device
+        Device the model lives on.
+
+    loss_curve_ : list of float
+        Mean training loss of every epoch (on corrupted inputs, so larger than the clean
+        reconstruction error).
+
+    validation_scores_ : list of float or None
+        Score on the held-out data at every epoch with ``early_stopping``, else None.
+
+    best_loss_ : float
+        Smallest training loss reached.
+
+    best_validation_score_ : float or None
+        Best validation score with ``early_stopping``, else None.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    t_ : int
+        Number of training samples seen, over all epochs.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear counterpart; exact, fast and without
+        hyperparameters, and the baseline to compare with.
+    sklearn.neural_network.MLPRegressor : A multilayer perceptron; trained as ``X -> X``
+        it is an autoencoder without noise and without access to the code.
+
+    References
+    ----------
+    P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol. "Extracting and composing
+    robust features with denoising autoencoders", ICML 2008.
+
+    P. Vincent et al. "Stacked denoising autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_dae import DenoisingAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> dae = DenoisingAutoencoder(n_components=8, max_iter=20, random_state=0)
+    >>> codes = dae.fit_transform(X)
+    >>> codes.shape
+    (1797, 8)
+    >>> dae.inverse_transform(codes).shape
+    (1797, 64)
+    >>> dae.output_activation_
+    'sigmoid'
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
+        "loss": [StrOptions({"mse", "bce"})],
+        "noise": [StrOptions(set(NOISE_KINDS)), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "tied_weights": ["boolean"],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        noise="gaussian",
+        noise_level=0.1,
+        tied_weights=False,
+        batch_norm=False,
+        dropout=0.0,
+        alpha=0.0,
+        l1=0.0,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="auto",
+        n_threads=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.noise = noise
+        self.noise_level = noise_level
+        self.tied_weights = tied_weights
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.alpha = alpha
+        self.l1 = l1
+        self.optimizer = optimizer
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Values in [0, 1] (e.g. images scaled by their maximum) or
+            standardized features both work with the defaults.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on the chunk ``X``, creating the network on the first call.
+
+        Successive calls continue the same network and optimizer, so a dataset too large
+        for memory can be streamed in chunks. ``early_stopping`` and ``max_iter`` do not
+        apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, *, incremental):
+        # Everything fit changes is set on a snapshot's success only: a failing fit leaves
+        # an already fitted model exactly as it was.
+        snapshot = self.__dict__.copy()
+        try:
+            with _threads.limit(self.n_threads):
+                return self._fit_unsafe(X, incremental=incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit_unsafe(self, X, *, incremental):
+        continuing = hasattr(self, "module_") and (incremental or self.warm_start)
+        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        device = _resolve_device(self.device)
+        X = validate_data(
+            self,
+            X,
+            reset=not continuing,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
+        )
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
+                f"got {self.noise_level}."
+            )
+
+        if continuing:
+            if self.module_.widths[-1] != self.n_components or tuple(
+                self.module_.widths[1:-1]
+            ) != tuple(hidden):
+                raise ValueError(
+                    "warm_start and partial_fit continue the fitted network, whose shape "
+                    f"({self.module_.widths}) does not match n_components="
+                    f"{self.n_components} and hidden_layer_sizes={hidden}. Set "
+                    "warm_start=False to train a new network."
+                )
+            data_min, data_max = self.data_min_, self.data_max_
+            output_activation = self.output_activation_
+            loss_curve = list(self.loss_curve_)
+            n_iter, t = self.n_iter_, self.t_
+        else:
+            data_min, data_max = float(X.min()), float(X.max())
+            output_activation = self._resolve_output_activation(data_min, data_max)
+            loss_curve, n_iter, t = [], 0, 0
+        if self.loss == "bce" and (data_min < 0 or data_max > 1):
+            raise ValueError(
+                "loss='bce' needs data in [0, 1]; the training data range over "
+                f"[{data_min:.4g}, {data_max:.4g}]. Scale the data (e.g. MinMaxScaler) "
+                "or use loss='mse'."
+            )
+
+        init_seed, noise_seed, split_seed = _seeds(self.random_state)
+        if continuing:
+            module = copy.deepcopy(self.module_).to(device)
+        else:
+            module = build_autoencoder(
+                X.shape[1],
+                self.n_components,
+                hidden,
+                seed=init_seed,
+                activation=self.activation,
+                output_activation=output_activation,
+                tied_weights=self.tied_weights,
+                batch_norm=self.batch_norm,
+                dropout=self.dropout,
+            ).to(device)
+        optimizer = make_optimizer(
+            module, self.optimizer, self.learning_rate_init, weight_decay=self.alpha
+        )
+        previous_optimizer = getattr(self, "_optimizer", None)
+        if continuing and previous_optimizer is not None:
+            optimizer.load_state_dict(previous_optimizer.state_dict())
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate_init
+
+        if incremental and getattr(self, "_generator", None) is not None:
+            generator = self._generator
+        else:
+            generator = torch.Generator(device=device).manual_seed(noise_seed)
+
+        X_train, X_val = X, None
+        if self.early_stopping and not incremental:
+            X_train, X_val = _split(X, self.validation_fraction, split_seed)
+        data = as_tensor(X_train).to(device)
+        val = as_tensor(X_val).to(device) if X_val is not None else None
+
+        corruptor = Corruptor(
+            self.noise,
+            self.noise_level,
+            low=data_min,
+            high=data_max,
+            clip=output_activation == "sigmoid",
+        )
+        batch_size = self._batch_size(data.shape[0])
+        with _progress(self, 1 if incremental else self.max_iter) as progress:
+            try:
+                result = train(
+                    module,
+                    data,
+                    optimizer=optimizer,
+                    corruptor=corruptor,
+                    generator=generator,
+                    loss=self.loss,
+                    batch_size=batch_size,
+                    max_iter=1 if incremental else self.max_iter,
+                    shuffle=self.shuffle,
+                    tol=self.tol,
+                    n_iter_no_change=self.n_iter_no_change,
+                    X_val=val,
+                    l1=self.l1,
+                    check_convergence=not incremental,
+                    progress=progress,
+                )
+            except TrainingDivergedError as exc:
+                raise ValueError(
+                    f"Training diverged: {exc}. The learning rate may be too large "
+                    f"(learning_rate_init={self.learning_rate_init}) or the data badly "
+                    f"scaled (values range over [{data_min:.4g}, {data_max:.4g}]); try a "
+                    "smaller learning_rate_init or standardize X (e.g. StandardScaler)."
+                ) from None
+
+        self.module_ = module
+        self._optimizer = optimizer
+        self._generator = generator
+        self._n_features_out = self.n_components
+        self.device_ = device
+        self.output_activation_ = output_activation
+        self.data_min_, self.data_max_ = data_min, data_max
+        self.loss_curve_ = loss_curve + result.loss_curve
+        self.n_iter_ = n_iter + result.n_iter
+        self.t_ = t + result.n_samples_seen
+        self.best_loss_ = min(self.loss_curve_)
+        if X_val is not None:
+            self.validation_scores_ = result.validation_scores
+            self.best_validation_score_ = result.best_validation_score
+        elif not continuing:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+        if result.interrupted:
+            warnings.warn(
+                f"Training was interrupted after {result.n_iter} complete epoch(s) of this "
+                "fit; the model keeps the best weights so far. Call fit again with "
+                "warm_start=True to continue.",
+                UserWarning,
+                stacklevel=5,
+            )
+        elif not incremental and not result.converged and result.n_iter == self.max_iter:
+            warnings.warn(
+                f"Stopped at max_iter={self.max_iter} epochs before the loss converged; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        return self
+
+    def _resolve_output_activation(self, data_min, data_max):
+        in_unit_range = data_min >= 0 and data_max <= 1
+        if self.output_activation == "auto":
+            return "sigmoid" if (in_unit_range or self.loss == "bce") else "identity"
+        if self.output_activation == "sigmoid" and not in_unit_range:
+            raise ValueError(
+                "output_activation='sigmoid' can only reconstruct values in [0, 1]; the "
+                f"training data range over [{data_min:.4g}, {data_max:.4g}]. Use "
+                "output_activation='identity' (or 'auto'), or scale the data."
+            )
+        if self.output_activation == "identity" and self.loss == "bce":
+            raise ValueError("loss='bce' needs output_activation='sigmoid' (or 'auto').")
+        return self.output_activation
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(256, n_samples)
+        return min(self.batch_size, n_samples)
+
+    # ------------------------------------------------------------------ inference
+
+    def _map(self, method, X):
+        """Run ``method(module, batch)`` over ``X`` in batches, in the dtype of ``X``.
+
+        float64 input is computed in float64 (a float64 copy of the network), so results
+        do not depend on how rows are batched beyond float64 rounding.
+        """
+        module = self.module_
+        if X.dtype == np.float64:
+            module = copy.deepcopy(module).double()
+        with _threads.limit(self.n_threads):
+            return map_batches(
+                lambda batch: method(module, batch),
+                X,
+                batch_size=_INFERENCE_BATCH_SIZE,
+                device=self.device_,
+                dtype=X.dtype,
+            )
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def transform(self, X):
+        """Encode ``X``: the clean latent code ``E(x)`` of every sample (no noise).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, in the floating dtype of ``X`` (float32 or float64).
+        """
+        X = self._validate_X(X)
+        return self._map(Autoencoder.encode, X)
+
+    def inverse_transform(self, X):
+        """Decode codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstructions ``D(z)``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects codes of "
+                f"width n_components={self.n_components}."
+            )
+        return self._map(Autoencoder.decode, Z)
+
+    def reconstruct(self, X):
+        """Reconstruct ``X`` through the autoencoder: ``D(E(x))``.
+
+        Given noisy inputs, this is the denoised estimate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+            The reconstructions.
+        """
+        X = self._validate_X(X)
+        return self._map(Autoencoder.forward, X)
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of every sample.
+
+        Low values flag samples the model reconstructs badly, e.g. outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((x - D(E(x)))**2)`` per row.
+        """
+        X = self._validate_X(X)
+
+        def neg_error(module, batch):
+            return -((module(batch) - batch) ** 2).mean(dim=1)
+
+        return self._map(neg_error, X)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error of clean ``X`` (higher is better).
+
+        This makes ``GridSearchCV(DenoisingAutoencoder(), ...)`` work without labels and
+        prefer models that reconstruct held-out data better.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - D(E(X)))**2)`` over all entries.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def corrupt(self, X, random_state=None):
+        """Apply the corruption the model trains with to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise; None draws fresh noise without touching global state.
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features)
+            A corrupted copy of ``X``; ``X`` itself is left unchanged.
+        """
+        X = self._validate_X(X)
+        corruptor = Corruptor(
+            self.noise,
+            self.noise_level,
+            low=self.data_min_,
+            high=self.data_max_,
+            clip=self.output_activation_ == "sigmoid",
+        )
+        generator = torch.Generator().manual_seed(_seeds(random_state)[1])
+        with _threads.limit(self.n_threads):
+            return map_batches(
+                lambda batch: corruptor(batch, generator, reuse_buffer=False),
+                X,
+                batch_size=_INFERENCE_BATCH_SIZE,
+                device="cpu",
+                dtype=X.dtype,
+            )
+
+    def summary(self):
+        """The network's layers, output shapes and parameter counts, as printable text.
+
+        Returns
+        -------
+        summary : str
+            A table, one row a layer.
+        """
+        check_is_fitted(self)
+        return self.module_.summary()
+
+    # ------------------------------------------------------------------ sklearn glue
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        module = state.pop("module_", None)
+        state.pop("_optimizer", None)
+        state.pop("_generator", None)
+        if module is not None:
+            state["_module_spec"] = module.spec()
+            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            state["device_"] = str(state["device_"])
+        state["_sk_dae_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved_version = state.pop("_sk_dae_version", "pre-0.1")
+        if saved_version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    original_version=saved_version, current_version=__version__
+                ),
+                stacklevel=2,
+            )
+        spec = state.pop("_module_spec", None)
+        module_state = state.pop("_module_state", None)
+        if spec is not None:
+            device = torch.device(state["device_"])
+            if device.type == "cuda" and not torch.cuda.is_available():
+                device = torch.device("cpu")
+            module = build_autoencoder(**spec, seed=0)
+            module.load_state_dict(module_state)
+            state["module_"] = module.to(device).eval()
+            state["device_"] = device
+        super().__setstate__(state)
+
+
+def _check_hidden_layer_sizes(sizes):
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise ValueError(
+            f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
+        ) from None
+    for size in sizes:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (Integral, np.integer)) or size < 1:
+            raise ValueError(
+                f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
+            )
+    return tuple(int(s) for s in sizes)
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:0', ..."
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available here.")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for, but MPS is not available here.")
+    return resolved
+
+
+def _seeds(random_state):
+    """Three independent seeds (weights, noise and shuffling, validation split).
+
+    ``None`` draws fresh OS entropy instead of numpy's global generator, so fitting never
+    changes global random state.
+    """
+    if random_state is None:
+        entropy = np.random.SeedSequence().entropy
+    elif isinstance(random_state, (Integral, np.integer)):
+        entropy = int(random_state)
+    else:  # a RandomState instance owned by the user
+        entropy = int(random_state.randint(np.iinfo(np.int32).max))
+    return [int(s) for s in np.random.SeedSequence(entropy).generate_state(3, dtype=np.uint64) >> np.uint64(1)]
+
+
+def _split(X, fraction, seed):
+    n_samples = X.shape[0]
+    n_val = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+
+class _progress:
+    """A tqdm bar over epochs when ``verbose``; yields the per-epoch callback."""
+
+    def __init__(self, estimator, total):
+        self.enabled = bool(estimator.verbose)
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, desc="DenoisingAutoencoder", unit="epoch")
+
+        def update(epoch, loss, score):
+            postfix = {"loss": f"{loss:.4g}"}
+            if score is not None:
+                postfix["val_mse"] = f"{-score:.4g}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+
+        return update
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False

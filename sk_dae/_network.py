@@ -1,0 +1,227 @@
+"""The encoder/decoder network: a plain ``torch.nn.Module`` that knows nothing of sklearn."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "identity": nn.Identity,
+}
+
+
+class TiedLinear(nn.Module):
+    """A linear layer whose weight is the transpose of another ``nn.Linear``'s.
+
+    It owns only its bias; the weight is shared, so the pair trains as one matrix.
+    """
+
+    def __init__(self, source: nn.Linear):
+        super().__init__()
+        self.source = [source]  # a list keeps the shared layer out of this module's children
+        self.bias = nn.Parameter(torch.zeros(source.in_features))
+        self.in_features = source.out_features
+        self.out_features = source.in_features
+
+    def forward(self, x):
+        return F.linear(x, self.source[0].weight.t(), self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, tied=True"
+
+
+class Dropout(nn.Module):
+    """Inverted dropout drawing its masks from an explicit ``torch.Generator``.
+
+    ``nn.Dropout`` draws from torch's global RNG, which would make fits depend on (and
+    change) global state. The training loop sets :attr:`generator` for the duration of
+    training (see :func:`use_generator`).
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = float(p)
+        self.generator = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty_like(x).bernoulli_(keep, generator=self.generator)
+        return x * mask.div_(keep)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+def use_generator(module, generator):
+    """Point every :class:`Dropout` of ``module`` at ``generator`` (None to detach)."""
+    for layer in module.modules():
+        if isinstance(layer, Dropout):
+            layer.generator = generator
+
+
+def _block(linear, width, activation, batch_norm, dropout):
+    layers = [linear]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(width))
+    layers.append(ACTIVATIONS[activation]())
+    if dropout > 0:
+        layers.append(Dropout(dropout))
+    return layers
+
+
+class Autoencoder(nn.Module):
+    """A mirrored multilayer autoencoder.
+
+    The encoder maps ``n_features -> hidden[0] -> ... -> hidden[-1] -> n_components``
+    with ``activation`` after every hidden layer and a linear code layer; the decoder
+    mirrors it back to ``n_features``. :meth:`decode_logits` returns the decoder's
+    pre-activation output so that losses can fuse the output sigmoid (BCE with logits).
+
+    Parameters
+    ----------
+    n_features : int
+    n_components : int
+    hidden_layer_sizes : tuple of int
+    activation : str
+        Key of :data:`ACTIVATIONS`.
+    output_activation : {"sigmoid", "identity"}
+    tied_weights : bool
+        Decoder layers use the transposed encoder weights (with biases of their own).
+    batch_norm : bool
+        ``BatchNorm1d`` after every hidden linear layer.
+    dropout : float
+        Dropout probability after every hidden activation.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        hidden_layer_sizes=(),
+        *,
+        activation="relu",
+        output_activation="identity",
+        tied_weights=False,
+        batch_norm=False,
+        dropout=0.0,
+    ):
+        super().__init__()
+        self._spec = dict(
+            n_features=int(n_features),
+            n_components=int(n_components),
+            hidden_layer_sizes=tuple(int(h) for h in hidden_layer_sizes),
+            activation=activation,
+            output_activation=output_activation,
+            tied_weights=bool(tied_weights),
+            batch_norm=bool(batch_norm),
+            dropout=float(dropout),
+        )
+        if output_activation not in ("sigmoid", "identity"):
+            raise ValueError(f"unknown output activation {output_activation!r}")
+        widths = [int(n_features), *map(int, hidden_layer_sizes), int(n_components)]
+        self.widths = widths
+        self.output_activation = output_activation
+
+        encoder_linears = [nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])]
+        encoder = []
+        for linear in encoder_linears[:-1]:
+            encoder += _block(linear, linear.out_features, activation, batch_norm, dropout)
+        encoder.append(encoder_linears[-1])  # the code layer is linear
+        self.encoder = nn.Sequential(*encoder)
+
+        decoder = []
+        for linear in reversed(encoder_linears):
+            dec = TiedLinear(linear) if tied_weights else nn.Linear(linear.out_features, linear.in_features)
+            if dec.out_features == widths[0]:
+                decoder.append(dec)  # the output layer: its activation is applied in forward
+            else:
+                decoder += _block(dec, dec.out_features, activation, batch_norm, dropout)
+        self.decoder = nn.Sequential(*decoder)
+
+    def spec(self):
+        """The constructor arguments, enough to rebuild the module for a state dict."""
+        return dict(self._spec)
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode_logits(self, z):
+        return self.decoder(z)
+
+    def output(self, logits):
+        return torch.sigmoid(logits) if self.output_activation == "sigmoid" else logits
+
+    def decode(self, z):
+        return self.output(self.decode_logits(z))
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+    def summary(self):
+        """A table of layers, output shapes and parameter counts, as text."""
+        rows = [("layer", "output shape", "parameters")]
+        for part_name, part in (("encoder", self.encoder), ("decoder", self.decoder)):
+            for i, layer in enumerate(part):
+                width = _output_width(layer)
+                n_params = sum(p.numel() for p in layer.parameters(recurse=False))
+                name = f"{part_name}.{i} {type(layer).__name__}"
+                if isinstance(layer, TiedLinear):
+                    name += " (tied)"
+                rows.append((name, f"(-1, {width})" if width else "(same)", f"{n_params:,}"))
+        rows.append(("output", f"(-1, {self.widths[0]}) {self.output_activation}", ""))
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
+        rule = "-" * len(lines[0])
+        lines.insert(1, rule)
+        lines.append(rule)
+        lines.append(f"total parameters: {total:,} (trainable: {trainable:,})")
+        return "\n".join(lines)
+
+
+def _output_width(layer):
+    if isinstance(layer, (nn.Linear, TiedLinear)):
+        return layer.out_features
+    if isinstance(layer, nn.BatchNorm1d):
+        return layer.num_features
+    return None
+
+
+def build_autoencoder(n_features, n_components, hidden_layer_sizes, *, seed, **options):
+    """Build an :class:`Autoencoder` initialised from ``seed``.
+
+    Construction runs under a forked RNG, so torch's global random state is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        module = Autoencoder(n_features, n_components, hidden_layer_sizes, **options)
+    return init_weights(module, seed)
+
+
+def init_weights(module, seed):
+    """Re-initialise every linear layer from ``seed`` without touching torch's global RNG.
+
+    Weights follow Glorot/Xavier uniform (as scikit-learn's MLP does), biases start at zero.
+    """
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                fan_in, fan_out = layer.in_features, layer.out_features
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                weight = torch.empty(layer.weight.shape).uniform_(-bound, bound, generator=generator)
+                layer.weight.copy_(weight)
+                layer.bias.zero_()
+            elif isinstance(layer, TiedLinear):
+                layer.bias.zero_()
+    return module

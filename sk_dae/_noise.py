@@ -1,0 +1,100 @@
+"""Corruption processes applied to mini-batches before they enter the encoder.
+
+Every function here works on torch tensors, draws its randomness from an explicit
+``torch.Generator`` and knows nothing of scikit-learn. A :class:`Corruptor` holds the
+settings of one noise process and a reusable buffer, so that corrupting a batch in the
+training loop allocates nothing after the first call.
+"""
+
+from __future__ import annotations
+
+import torch
+
+NOISE_KINDS = ("gaussian", "masking", "salt_and_pepper")
+
+
+def gaussian_noise(x, std, generator, *, clip=None, out=None):
+    """Return ``x + N(0, std**2)``, optionally clipped to ``clip = (low, high)``."""
+    out = _buffer_like(x, out)
+    out.normal_(0.0, std, generator=generator)
+    out.add_(x)
+    if clip is not None:
+        out.clamp_(clip[0], clip[1])
+    return out
+
+
+def masking_noise(x, fraction, generator, *, out=None):
+    """Return ``x`` with a ``fraction`` of its entries, drawn independently, set to zero."""
+    out = _buffer_like(x, out)
+    out.uniform_(0.0, 1.0, generator=generator)
+    # keep = (u >= fraction) as 0/1 floats, then multiply: no bool tensor is allocated.
+    out.sub_(fraction).sign_().clamp_(min=0.0)
+    out.mul_(x)
+    return out
+
+
+def salt_and_pepper_noise(x, fraction, generator, *, low, high, out=None):
+    """Return ``x`` with a ``fraction`` of entries set to ``low`` or ``high`` (half each)."""
+    u = torch.empty_like(x).uniform_(0.0, 1.0, generator=generator)
+    out = _buffer_like(x, out)
+    out.copy_(x)
+    pepper = u < fraction / 2
+    out.masked_fill_(pepper, low)
+    out.masked_fill_((u < fraction) & ~pepper, high)
+    return out
+
+
+def _buffer_like(x, out):
+    if out is None or out.shape != x.shape:
+        return torch.empty_like(x)
+    return out
+
+
+class Corruptor:
+    """One corruption process with its parameters and a reusable output buffer.
+
+    Parameters
+    ----------
+    kind : {"gaussian", "masking", "salt_and_pepper"} or None
+        The noise process; ``None`` returns the input unchanged.
+    level : float
+        Standard deviation (gaussian) or fraction of corrupted entries (the others).
+    low, high : float
+        Range of the clean data: the clip range of Gaussian noise when ``clip`` is true,
+        and the pepper and salt values of salt-and-pepper noise.
+    clip : bool
+        Clip Gaussian-corrupted values to ``[low, high]``.
+    """
+
+    def __init__(self, kind, level, *, low=0.0, high=1.0, clip=False):
+        if kind is not None and kind not in NOISE_KINDS:
+            raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")
+        self.kind = kind
+        self.level = float(level)
+        self.low = float(low)
+        self.high = float(high)
+        self.clip = bool(clip)
+        self._buffer = None
+
+    @property
+    def is_identity(self):
+        return self.kind is None or self.level == 0.0
+
+    def __call__(self, x, generator, *, reuse_buffer=True):
+        """Corrupt the batch ``x``; with ``reuse_buffer`` the result may be overwritten
+        by the next call, as the training loop wants."""
+        if self.is_identity:
+            return x
+        out = self._buffer if reuse_buffer else None
+        if self.kind == "gaussian":
+            clip = (self.low, self.high) if self.clip else None
+            out = gaussian_noise(x, self.level, generator, clip=clip, out=out)
+        elif self.kind == "masking":
+            out = masking_noise(x, self.level, generator, out=out)
+        else:
+            out = salt_and_pepper_noise(
+                x, self.level, generator, low=self.low, high=self.high, out=out
+            )
+        if reuse_buffer:
+            self._buffer = out
+        return out

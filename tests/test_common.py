@@ -1,0 +1,31 @@
+"""scikit-learn's own estimator checks, run on small, fast settings."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_dae import DenoisingAutoencoder
+
+
+def _fast_estimators():
+    # Small networks and few epochs keep the ~50 checks to seconds; every check still fits
+    # and transforms for real. max_iter is reached, so ConvergenceWarning is expected.
+    return [
+        DenoisingAutoencoder(n_components=3, hidden_layer_sizes=(8,), max_iter=5),
+        DenoisingAutoencoder(
+            n_components=2,
+            hidden_layer_sizes=(8, 4),
+            noise="masking",
+            noise_level=0.2,
+            tied_weights=True,
+            batch_norm=True,
+            dropout=0.1,
+            early_stopping=True,
+            max_iter=5,
+        ),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(_fast_estimators())
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
