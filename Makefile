@@ -29,5 +29,12 @@ lint: setup
 	$(BIN)/ruff check sk_dae tests examples benchmarks
 	$(BIN)/ruff format --check sk_dae tests examples benchmarks
 
+# The documentation site: the user guide, the API reference from the docstrings and the
+# gallery (every examples/plot_*.py runs, on digits). Warnings are errors.
+docs:
+	$(MAKE) setup EXTRAS=dev,docs
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "Open docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build docs/auto_examples
+	rm -rf $(VENV) build dist *.egg-info docs/_build docs/auto_examples docs/api docs/gen_modules
