@@ -439,7 +439,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         )
         previous_optimizer = getattr(self, "_optimizer", None)
         if continuing and previous_optimizer is not None:
-            optimizer.load_state_dict(previous_optimizer.state_dict())
+            # A deep copy: load_state_dict keeps the very tensors it is given, so without
+            # it a diverging warm start would poison the fitted model's optimizer state.
+            optimizer.load_state_dict(copy.deepcopy(previous_optimizer.state_dict()))
             for group in optimizer.param_groups:
                 group["lr"] = self.learning_rate_init
 
@@ -462,6 +464,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             clip=output_activation == "sigmoid",
         )
         batch_size = self._batch_size(data.shape[0])
+        if self.batch_norm and batch_size < 2:
+            raise ValueError(
+                "batch_norm=True needs at least 2 rows per batch to compute batch "
+                f"statistics; got batch_size={self.batch_size} and {data.shape[0]} training "
+                "row(s). Use more rows, a larger batch_size, or batch_norm=False."
+            )
         with _progress(self, 1 if incremental else self.max_iter) as progress:
             try:
                 result = train(
@@ -485,9 +493,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 raise ValueError(
                     f"Training diverged: {exc}. The learning rate may be too large "
                     f"(learning_rate_init={self.learning_rate_init}) or the data badly "
-                    f"scaled (values range over [{data_min:.4g}, {data_max:.4g}]); try a "
+                    f"scaled (values range over [{X.min():.4g}, {X.max():.4g}]); try a "
                     "smaller learning_rate_init or standardize X (e.g. StandardScaler)."
                 ) from None
+        if result.interrupted and result.n_iter == 0:
+            # Interrupted before one epoch completed: there are no weights worth keeping,
+            # so the interrupt goes on and _fit restores the model as it was.
+            raise KeyboardInterrupt
 
         self.module_ = module
         self._optimizer = optimizer
@@ -555,13 +567,21 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if X.dtype == np.float64:
             module = copy.deepcopy(module).double()
         with _threads.limit(self.n_threads):
-            return map_batches(
+            out = map_batches(
                 lambda batch: method(module, batch),
                 X,
                 batch_size=_INFERENCE_BATCH_SIZE,
                 device=self.device_,
                 dtype=X.dtype,
             )
+        if not np.isfinite(out).all():
+            raise ValueError(
+                f"The result overflowed to inf or NaN in {X.dtype}: X holds values up to "
+                f"{np.abs(X).max():.4g} in magnitude, far outside the training data's range "
+                f"[{self.data_min_:.4g}, {self.data_max_:.4g}]. Scale X like the training "
+                "data (or pass float64)."
+            )
+        return out
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -708,6 +728,91 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         check_is_fitted(self)
         return self.module_.summary()
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path):
+        """Write the model to ``path`` in a format that runs no code when loaded.
+
+        One `safetensors <https://huggingface.co/docs/safetensors>`_ file holds the
+        network's weights and, in its header, the parameters and fitted attributes as
+        JSON, a format version and a SHA-256 checksum. Unlike pickle and joblib, loading
+        it with :meth:`load` executes nothing from the file, so models can be shared
+        with people who should not have to trust the sender. The optimizer's state is
+        not saved: ``warm_start`` after loading continues from the saved weights with a
+        fresh optimizer. The file is written under a temporary name and renamed into
+        place, so an interrupted save never leaves a truncated file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write, conventionally ending in ``.safetensors``; replaced if it
+            exists.
+
+        See Also
+        --------
+        load : Read a model written by this method.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from sk_dae import DenoisingAutoencoder
+        >>> X = np.random.default_rng(0).random((50, 8))
+        >>> dae = DenoisingAutoencoder(n_components=2, tol=1e-2, random_state=0).fit(X)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "dae.safetensors"
+        ...     dae.save(path)
+        ...     loaded = DenoisingAutoencoder.load(path)
+        >>> np.array_equal(loaded.transform(X), dae.transform(X))
+        True
+        """
+        from ._persistence import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`, executing nothing from the file.
+
+        A file that is truncated, fails its checksum (modified after saving), is not an
+        sk_dae model or was written in a format version this sk_dae cannot read is
+        refused with a ``ValueError``. A model saved by another sk_dae version with a
+        readable format loads with an :class:`InconsistentVersionWarning`. A model fitted
+        on a GPU loads onto the CPU when no GPU is available.
+
+        This is a class method: it returns a new estimator and leaves the one it is
+        called on unchanged.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        estimator : DenoisingAutoencoder
+            The saved model, fitted if it was fitted when saved.
+
+        See Also
+        --------
+        save : Write a model in this format.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from sk_dae import DenoisingAutoencoder
+        >>> dae = DenoisingAutoencoder(n_components=3, hidden_layer_sizes=(32,))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "dae.safetensors"
+        ...     dae.save(path)  # unfitted estimators keep their parameters
+        ...     DenoisingAutoencoder.load(path)
+        DenoisingAutoencoder(hidden_layer_sizes=(32,), n_components=3)
+        """
+        from ._persistence import load
+
+        return load(path, cls)
 
     # ------------------------------------------------------------------ sklearn glue
 
