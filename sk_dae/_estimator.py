@@ -39,7 +39,32 @@ _INFERENCE_BATCH_SIZE = 4096
 
 
 class InconsistentVersionWarning(UserWarning):
-    """A pickled model is loaded by a version of sk_dae other than the one that saved it."""
+    """A pickled model is loaded by a version of sk_dae other than the one that saved it.
+
+    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load`, a model
+    saved by another version of sk_dae. The model may load and still give different or
+    invalid results; refit it, or use the version that saved it.
+
+    Parameters
+    ----------
+    original_version : str
+        The sk_dae version that saved the model.
+    current_version : str
+        The sk_dae version loading it.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> import warnings
+    >>> from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning
+    >>> data = pickle.dumps(DenoisingAutoencoder(n_components=2))
+    >>> with warnings.catch_warnings():
+    ...     # Refuse models saved by another version instead of warning.
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     model = pickle.loads(data)
+    >>> model.n_components
+    2
+    """
 
     def __init__(self, *, original_version, current_version):
         self.original_version = original_version

@@ -101,6 +101,19 @@ class Autoencoder(nn.Module):
         ``BatchNorm1d`` after every hidden linear layer.
     dropout : float
         Dropout probability after every hidden activation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_dae import Autoencoder
+    >>> net = Autoencoder(64, 8, (32,), output_activation="sigmoid")
+    >>> x = torch.zeros(5, 64)
+    >>> net.encode(x).shape
+    torch.Size([5, 8])
+    >>> net(x).shape
+    torch.Size([5, 64])
+    >>> net.widths
+    [64, 32, 8]
     """
 
     def __init__(
