@@ -1,0 +1,138 @@
+"""Sphinx configuration of the sk-dae documentation.
+
+Build with ``make docs`` (or ``sphinx-build -W --keep-going -b html docs docs/_build/html``
+once the ``docs`` extra is installed). The API reference is generated at every build from
+``sk_dae.__all__`` and the ``__all__`` of the public modules (see ``api_reference.py``),
+and the gallery runs every ``examples/plot_*.py``, so new names and new examples appear
+without editing these files.
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # the build has no screen
+
+DOCS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS_DIR))  # for api_reference
+
+from api_reference import write_api_reference  # noqa: E402
+
+import sk_dae  # noqa: E402
+
+# -- Project -----------------------------------------------------------------------------
+
+project = "sk-dae"
+author = "the sk-dae developers"
+copyright = "the sk-dae developers"  # noqa: A001
+release = sk_dae.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General -----------------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "includes"]
+root_doc = "index"
+default_role = "literal"  # `x` renders as code, never as a silent broken reference
+pygments_style = "sphinx"
+
+# -- Autodoc, autosummary, numpydoc ------------------------------------------------------
+
+# api/index.rst and its stubs are generated here, from the package's __all__ lists.
+API_MODULES = ("sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
+write_api_reference(DOCS_DIR / "api", API_MODULES)
+
+autosummary_generate = True
+autosummary_generate_overwrite = True
+autodoc_typehints = "none"  # types come from the numpydoc "Parameters" sections
+autodoc_default_options = {"members": True}
+autodoc_inherit_docstrings = True
+
+numpydoc_show_class_members = True
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# -- Pages written with other issues -------------------------------------------------------
+
+# docs/performance.rst and docs/scaling.rst come from other work in progress. Until one
+# exists, it is left out of the user guide's toctree and its links become plain text,
+# and the build log says so, instead of failing the build.
+PAGES_OF_OTHERS = ("performance", "scaling")
+MISSING_PAGES = [p for p in PAGES_OF_OTHERS if not (DOCS_DIR / f"{p}.rst").is_file()]
+
+
+def _leave_out_missing_pages(app, docname, source):
+    for page in MISSING_PAGES:
+        source[0] = re.sub(rf"^   {page}\n", "", source[0], flags=re.MULTILINE)
+        source[0] = re.sub(rf":doc:`(\.\./)?{page}`", f"the {page} page", source[0])
+
+
+def setup(app):
+    for page in MISSING_PAGES:
+        print(f"conf.py: docs/{page}.rst does not exist yet; left out of the user guide")
+    app.connect("source-read", _leave_out_missing_pages)
+
+
+# -- Gallery -----------------------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"(__init__|conftest)\.py|/_",
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("sk_dae",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"sk_dae": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    # A failing example fails the build (the default, stated here on purpose).
+    "only_warn_on_example_error": False,
+    "abort_on_example_error": False,
+}
+
+# -- Figures drawn from scripts in docs/pyplots (the plot directive) ---------------------
+
+plot_basedir = str(DOCS_DIR)  # `.. plot:: pyplots/x.py` from any page
+plot_include_source = False
+plot_html_show_source_link = True
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.dpi": 100, "savefig.bbox": "tight"}
+plot_apply_rcparams = True
+plot_working_directory = str(DOCS_DIR.parent)  # scripts run from the repository root
+
+# -- HTML --------------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"sk-dae {release}"
+html_static_path = []
+html_show_sourcelink = False
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    "header_links_before_dropdown": 6,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {"index": [], "install": [], "auto_examples/index": []}
+
+# Keep the build reproducible and quiet about the environment it runs in.
+os.environ.setdefault("PYTHONHASHSEED", "0")
