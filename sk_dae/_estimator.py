@@ -413,6 +413,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             dtype=[np.float64, np.float32],
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
         )
+        float32_max = float(np.finfo(np.float32).max)
+        if X.size and max(-float(X.min()), float(X.max())) > float32_max:
+            raise ValueError(
+                f"X holds values up to {max(-float(X.min()), float(X.max())):.4g} in "
+                f"magnitude, beyond the float32 range ({float32_max:.4g}) the network trains "
+                "in. Scale X, e.g. with StandardScaler."
+            )
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
                 f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
