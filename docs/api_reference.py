@@ -3,7 +3,7 @@
 The page is regenerated at every build (``conf.py`` calls :func:`write_api_reference`),
 so a public name added to ``sk_dae.__all__`` or to a public module's ``__all__`` appears
 in the reference without editing the docs. ``docs/api/`` is generated and not tracked.
-autosummary then writes one stub page per name from ``docs/_templates/autosummary``.
+autosummary then writes one stub page per name from the templates in ``docs/_templates``.
 """
 
 from __future__ import annotations
