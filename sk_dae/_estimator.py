@@ -406,6 +406,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         continuing = hasattr(self, "module_") and (incremental or self.warm_start)
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         device = _resolve_device(self.device)
+        _refuse_featureless(self, X)
         X = validate_data(
             self,
             X,
@@ -617,6 +618,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        _refuse_featureless(self, X)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def transform(self, X):
@@ -649,6 +651,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             The reconstructions ``D(z)``.
         """
         check_is_fitted(self)
+        _refuse_featureless(self, X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -887,6 +890,16 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             state["module_"] = module.to(device).eval()
             state["device_"] = device
         super().__setstate__(state)
+
+
+def _refuse_featureless(estimator, X):
+    """sklearn's own check words a DataFrame without columns as a numpy internal error."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is "
+            f"required by {type(estimator).__name__}."
+        )
 
 
 def _check_hidden_layer_sizes(sizes):
