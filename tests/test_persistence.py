@@ -29,6 +29,15 @@ from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning, _persistenc
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    # Tiny networks gain nothing from threads; on a busy machine spinning ones cost.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def X():
     return (load_digits().data[:200] / 16).astype(np.float32)

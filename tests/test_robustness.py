@@ -62,6 +62,16 @@ def _report():
             json.dump(dict(sorted(COUNTS.items())), file, indent=1)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    # Tiny networks gain nothing from threads, and on a busy machine spinning threads
+    # cost more than the work. The thread test below sets its own.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def digits():
     return (load_digits().data[:200] / 16).astype(np.float32)
@@ -351,6 +361,7 @@ HOSTILE_CASES = {
     "ragged list": ([[1.0, 2.0], [3.0]], (ValueError, "inhomogeneous"), None),
     "zero rows": (_BASE[:0], (ValueError, "0 sample"), None),
     "zero columns": (_BASE[:, :0], (ValueError, "0 feature"), None),
+    "frame without columns": (pd.DataFrame(index=range(3)), (ValueError, "0 feature"), None),
     "one row": (_BASE[:1], "ok", "ok"),
     "wrong width": (_BASE[:, :3], "ok", (ValueError, "features")),
     "csr": (sp.csr_matrix(_BASE), (TypeError, "Sparse data was passed"), None),
@@ -439,17 +450,18 @@ DTYPES = [
     object,
     np.complex128,
 ]
-MAGNITUDES = [0.0, 1e-300, 1e-40, 1e-8, 1.0, 1e8, 1e19, 1e30, 3e38, 1e300]
+MAGNITUDES = [0.0, 1e-300, 1e-40, 1e-8, 1.0, 1.0, 1.0, 1e8, 1e19, 1e30, 3e38, 1e300]
 
 
 @st.composite
 def hostile_inputs(draw):
-    ndim = draw(st.sampled_from([0, 1, 2, 2, 2, 2, 3]))
-    shape = tuple(draw(st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim)))
+    ndim = draw(st.integers(0, 8).map([0, 1, 2, 2, 2, 2, 2, 2, 3].__getitem__))
+    sizes = st.sampled_from([0, 1, 2, 3, 4, 5])
+    shape = tuple(draw(st.lists(sizes, min_size=ndim, max_size=ndim)))
     dtype = draw(st.sampled_from(DTYPES))
     base = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1, 1, allow_nan=False, width=64)))
     values = np.asarray(base * draw(st.sampled_from(MAGNITUDES)))
-    special = draw(st.sampled_from([None, None, None, np.nan, np.inf, -np.inf]))
+    special = draw(st.sampled_from([None] * 5 + [np.nan, np.inf, -np.inf]))
     if special is not None and values.size:
         values.flat[draw(st.integers(0, values.size - 1))] = special
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -478,6 +490,7 @@ def _outcome(call):
             out = np.asarray(call())
     except (ValueError, TypeError) as exc:
         message = str(exc)
+        assert "at least one array or dtype" not in message  # numpy's words, not ours
         assert message and not any(word in message for word in TORCH_WORDS), message
         assert "torch" not in type(exc).__module__
         return type(exc).__name__
@@ -499,7 +512,7 @@ def _fitted_on(width):
 
 
 @settings(
-    max_examples=60,
+    max_examples=50,
     deadline=5000,
     derandomize=True,
     database=None,
@@ -525,7 +538,7 @@ def test_hypothesis_hostile_input_fit(X, params):
         assert set(vars(model)) == set(model.get_params())  # nothing half-fitted
 
 
-@settings(max_examples=80, deadline=5000, derandomize=True, database=None)
+@settings(max_examples=60, deadline=5000, derandomize=True, database=None)
 @given(
     X=hostile_inputs(),
     method=st.sampled_from(
@@ -545,6 +558,7 @@ def test_hypothesis_hostile_input_inference(X, method):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_threads", [None, 1])
 def test_transform_from_many_threads_equals_serial(dtype, n_threads):
+    torch.set_num_threads(2)
     X = np.random.default_rng(0).normal(size=(600, 20)).astype(dtype)
     model = _quiet_fit(
         _small(hidden_layer_sizes=(16,), n_components=4, max_iter=1, n_threads=n_threads), X
