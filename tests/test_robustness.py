@@ -578,3 +578,80 @@ def test_transform_from_many_threads_equals_serial(dtype, n_threads):
     for method, out in results:
         np.testing.assert_array_equal(out, serial[method])
     assert torch.get_num_threads() == torch_threads
+
+
+# ------------------------------------------------------------------- the list
+
+# Every case of issue 8 and the tests that try it (test_persistence.py holds the
+# persistence and pickle-version ones).
+ISSUE_8_CASES = {
+    "interrupt leaves a usable model with the best weights and a warning": [
+        "test_interrupt_keeps_the_best_weights_and_warns",
+        "test_interrupt_with_early_stopping_keeps_the_best_validation_weights",
+    ],
+    "interrupt before one epoch, or outside the loop, changes nothing": [
+        "test_interrupt_in_the_first_epoch_of_a_warm_start_changes_nothing",
+        "test_interrupt_in_partial_fit_changes_nothing",
+        "test_interrupt_outside_the_training_loop_changes_nothing",
+    ],
+    "warm_start continues after an interrupt": ["test_warm_start_continues_after_an_interrupt"],
+    "divergence raises a clear error and leaves nothing half-written": [
+        "test_divergence_raises_and_leaves_nothing_half_written",
+        "test_divergence_in_partial_fit_restores_the_previous_model",
+    ],
+    "divergence with warm_start restores the previous weights": [
+        "test_divergence_with_warm_start_restores_the_previous_model"
+    ],
+    "save/load round trip, continuing training": [
+        "persistence:test_round_trip_gives_the_same_model",
+        "persistence:test_warm_start_continues_after_load",
+        "persistence:test_partial_fit_continues_after_load_exactly_as_after_unpickling",
+    ],
+    "loading runs no code": ["persistence:test_loading_never_unpickles"],
+    "truncated, tampered, foreign and crafted files are refused": [
+        "persistence:test_truncated_file_is_refused",
+        "persistence:test_flipped_weight_byte_fails_the_checksum",
+        "persistence:test_edited_metadata_fails_the_checksum",
+        "persistence:test_replaced_weights_fail_the_checksum",
+        "persistence:test_files_that_are_not_models_are_refused",
+        "persistence:test_crafted_files_are_refused",
+    ],
+    "incompatible format version is refused": ["persistence:test_other_format_version_is_refused"],
+    "a GPU-fitted model loads on a CPU-only machine": [
+        "persistence:test_gpu_fitted_model_loads_on_a_cpu_only_machine",
+        "persistence:test_really_gpu_fitted_model_loads_on_cpu",
+    ],
+    "an interrupted save keeps the previous file": [
+        "persistence:test_interrupted_save_keeps_the_previous_file"
+    ],
+    "another sk_dae version warns (pickle, joblib, save/load)": [
+        "persistence:test_pickle_from_another_version_warns",
+        "persistence:test_unstamped_pickle_warns",
+        "persistence:test_other_sk_dae_version_warns_but_loads",
+    ],
+    "hostile input works or raises a clear ValueError/TypeError": [
+        "test_listed_hostile_input",
+        "test_batch_norm_refuses_one_row_batches_clearly",
+        "test_hypothesis_hostile_input_fit",
+        "test_hypothesis_hostile_input_inference",
+    ],
+    "transform from several threads equals the serial result": [
+        "test_transform_from_many_threads_equals_serial"
+    ],
+}
+
+
+def test_every_issue_8_case_has_its_tests():
+    import importlib
+    import sys
+
+    modules = {
+        "": sys.modules[__name__],
+        "persistence": importlib.import_module("test_persistence"),
+    }
+    for case, names in ISSUE_8_CASES.items():
+        assert names, case
+        for name in names:
+            module, _, name = name.rpartition(":")
+            test = getattr(modules[module], name, None)
+            assert callable(test), f"{case}: {name} is missing"
