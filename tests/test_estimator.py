@@ -61,8 +61,16 @@ def fit_quiet_transform(est, X):
 def test_denoising_beats_the_noisy_input(digits):
     X, _ = digits
     X_train, X_test = X[:1400], X[1400:]
-    dae = fit_quiet(small(noise="gaussian", noise_level=0.3, max_iter=60, n_components=16,
-                          hidden_layer_sizes=(64,)), X_train)
+    dae = fit_quiet(
+        small(
+            noise="gaussian",
+            noise_level=0.3,
+            max_iter=60,
+            n_components=16,
+            hidden_layer_sizes=(64,),
+        ),
+        X_train,
+    )
     noisy = np.clip(X_test + np.random.default_rng(1).normal(0, 0.3, X_test.shape), 0, 1)
     noisy_mse = np.mean((noisy - X_test) ** 2)
     denoised_mse = np.mean((dae.reconstruct(noisy) - X_test) ** 2)
@@ -77,8 +85,14 @@ def test_linear_autoencoder_approaches_pca(digits):
     pca_mse = np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)
     lae = fit_quiet(
         DenoisingAutoencoder(
-            n_components=k, hidden_layer_sizes=(), activation="identity", noise=None,
-            learning_rate_init=1e-2, max_iter=150, tol=0, random_state=0,
+            n_components=k,
+            hidden_layer_sizes=(),
+            activation="identity",
+            noise=None,
+            learning_rate_init=1e-2,
+            max_iter=150,
+            tol=0,
+            random_state=0,
         ),
         X,
     )
@@ -112,8 +126,14 @@ def test_convergence_warning_and_tol_stop(X):
 
 
 def test_early_stopping_keeps_the_best_epoch(X):
-    dae = small(early_stopping=True, validation_fraction=0.2, max_iter=40,
-                n_iter_no_change=3, learning_rate_init=3e-2, tol=0)
+    dae = small(
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=40,
+        n_iter_no_change=3,
+        learning_rate_init=3e-2,
+        tol=0,
+    )
     dae = fit_quiet(dae, X)
     scores = dae.validation_scores_
     assert len(scores) == dae.n_iter_
@@ -164,8 +184,14 @@ def test_activations_train(X, activation):
     dae = fit_quiet(small(activation=activation, max_iter=8), X)
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
     kinds = {type(layer).__name__.lower() for layer in dae.module_.encoder}
-    expected = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "elu": "elu",
-                "gelu": "gelu", "identity": "identity"}[activation]
+    expected = {
+        "relu": "relu",
+        "tanh": "tanh",
+        "sigmoid": "sigmoid",
+        "elu": "elu",
+        "gelu": "gelu",
+        "identity": "identity",
+    }[activation]
     assert expected in kinds
 
 
@@ -394,8 +420,11 @@ def test_feature_names_and_pandas_output(X):
     dae = fit_quiet(small(n_components=3), frame)
     assert list(dae.feature_names_in_) == list(frame.columns)
     names = dae.get_feature_names_out()
-    assert list(names) == ["denoisingautoencoder0", "denoisingautoencoder1",
-                           "denoisingautoencoder2"]
+    assert list(names) == [
+        "denoisingautoencoder0",
+        "denoisingautoencoder1",
+        "denoisingautoencoder2",
+    ]
     out = dae.set_output(transform="pandas").transform(frame)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == list(names)
 
@@ -414,10 +443,12 @@ def test_summary_counts_parameters(X):
 def test_pipeline_gridsearch_and_cross_val(digits):
     X, y = digits
     X, y = X[:500], y[:500]
-    pipe = Pipeline([
-        ("dae", small(n_components=16, max_iter=30, learning_rate_init=3e-3)),
-        ("clf", LogisticRegression(max_iter=500)),
-    ])
+    pipe = Pipeline(
+        [
+            ("dae", small(n_components=16, max_iter=30, learning_rate_init=3e-3)),
+            ("clf", LogisticRegression(max_iter=500)),
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search = GridSearchCV(pipe, {"dae__noise_level": [0.1, 0.3]}, cv=2, n_jobs=2)
@@ -514,14 +545,22 @@ def test_invalid_parameters(X, params, match):
 
 def test_not_fitted_and_wrong_width(X):
     dae = small()
-    for method in (dae.transform, dae.inverse_transform, dae.reconstruct, dae.score,
-                   dae.score_samples, dae.corrupt):
+    for method in (
+        dae.transform,
+        dae.inverse_transform,
+        dae.reconstruct,
+        dae.score,
+        dae.score_samples,
+        dae.corrupt,
+    ):
         with pytest.raises(NotFittedError):
             method(X)
     with pytest.raises(NotFittedError):
         dae.summary()
     fit_quiet(dae, X)
-    with pytest.raises(ValueError, match="X has 10 features, but DenoisingAutoencoder is expecting 64"):
+    with pytest.raises(
+        ValueError, match="X has 10 features, but DenoisingAutoencoder is expecting 64"
+    ):
         dae.transform(X[:, :10])
 
 
@@ -543,8 +582,13 @@ def test_failed_fit_leaves_the_fitted_model_unchanged(X):
 
 def test_divergence_names_the_cause(X):
     huge = X * 1e6
-    dae = small(optimizer="sgd", learning_rate_init=10.0, output_activation="identity",
-                max_iter=5, noise=None)
+    dae = small(
+        optimizer="sgd",
+        learning_rate_init=10.0,
+        output_activation="identity",
+        max_iter=5,
+        noise=None,
+    )
     with pytest.raises(ValueError, match="diverged.*learning_rate_init=10.0"):
         dae.fit(huge)
     assert not hasattr(dae, "module_")
