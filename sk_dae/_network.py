@@ -92,8 +92,8 @@ class Autoencoder(nn.Module):
     n_features : int
     n_components : int
     hidden_layer_sizes : tuple of int
-    activation : str
-        Key of :data:`ACTIVATIONS`.
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}
+        Activation after every hidden layer.
     output_activation : {"sigmoid", "identity"}
     tied_weights : bool
         Decoder layers use the transposed encoder weights (with biases of their own).
