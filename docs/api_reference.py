@@ -58,15 +58,18 @@ def template_for(obj):
     raise TypeError(f"{obj!r} is neither a class nor a function; it has no API page.")
 
 
-def module_section(module_name, *, title, describe_module):
+def module_section(module_name, entries):
+    """The reST of one module's section; appends ``(qualname, template)`` to ``entries``."""
     module = importlib.import_module(module_name)
     groups = {}
     for name in public_names(module):
-        groups.setdefault(template_for(getattr(module, name)), []).append(name)
+        template = template_for(getattr(module, name))
+        groups.setdefault(template, []).append(name)
+        entries.append((f"{module_name}.{name}", template))
 
+    title = f":mod:`{module_name}`"
     lines = [title, "=" * len(title), ""]
-    if describe_module:
-        lines += [f".. automodule:: {module_name}", "   :no-members:", "   :no-index:", ""]
+    lines += [f".. automodule:: {module_name}", "   :no-members:", ""]
     lines += [f".. currentmodule:: {module_name}", ""]
     for template in ("estimator.rst", "class.rst", "function.rst"):
         if template not in groups:
@@ -87,16 +90,19 @@ def write_api_reference(api_dir, modules, *, log=print):
     """Write ``api_dir/index.rst`` for ``sk_dae`` and those of ``modules`` that exist.
 
     A module that does not exist (yet) is left out with a message; a module that exists
-    but fails to import raises, so a broken module fails the build.
+    but fails to import raises, so a broken module fails the build. Returns the
+    ``(qualified name, template)`` of every entry.
     """
     api_dir = Path(api_dir)
     shutil.rmtree(api_dir, ignore_errors=True)  # stale stubs would be orphan pages
     api_dir.mkdir(parents=True)
+    entries = []
     lines = [HEADER]
-    lines += module_section("sk_dae", title=":mod:`sk_dae`", describe_module=False)
+    lines += module_section("sk_dae", entries)
     for name in modules:
         if importlib.util.find_spec(name) is None:
             log(f"api_reference: module {name} does not exist; left out of the API page")
             continue
-        lines += module_section(name, title=f":mod:`{name}`", describe_module=True)
+        lines += module_section(name, entries)
     (api_dir / "index.rst").write_text("\n".join(lines), encoding="utf-8")
+    return entries

@@ -53,15 +53,20 @@ pygments_style = "sphinx"
 
 # api/index.rst and its stubs are generated here, from the package's __all__ lists.
 API_MODULES = ("sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
-write_api_reference(DOCS_DIR / "api", API_MODULES)
+API_ENTRIES = write_api_reference(DOCS_DIR / "api", API_MODULES)
 
 autosummary_generate = True
 autosummary_generate_overwrite = True
 autodoc_typehints = "none"  # types come from the numpydoc "Parameters" sections
 autodoc_default_options = {"members": True}
-autodoc_inherit_docstrings = True
+autodoc_inherit_docstrings = False  # forward() would show torch.nn.Module.forward's text
 
 numpydoc_show_class_members = True
+# The method tables of estimators list what they inherit from scikit-learn; those of
+# other classes (a torch module, a warning) only their own methods, not torch's dozens.
+numpydoc_show_inherited_class_members = {
+    name: False for name, template in API_ENTRIES if template == "class.rst"
+}
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
@@ -106,7 +111,28 @@ def setup(app):
     app.connect("missing-reference", _sklearn_labels_as_text)
 
 
+# -- References ---------------------------------------------------------------------------
+
+# Every reference must resolve, so that a renamed or misspelt name fails the build. Names
+# of other projects cannot be resolved without intersphinx, which needs the network: they
+# render as code instead of links.
+nitpicky = True
+nitpick_ignore_regex = [
+    (
+        r"py:.*",
+        r"(sklearn|torch|nn|numpy|np|scipy|matplotlib|joblib|pandas|dask|dask_ml|"
+        r"distributed|safetensors|skorch|umap|threadpoolctl|tqdm)(\..*)?",
+    ),
+]
+
 # -- Gallery -----------------------------------------------------------------------------
+
+# sphinx-gallery keeps the pages of examples that were since deleted or renamed; they
+# would be orphan documents, a warning and so an error. Remove them.
+for page in (DOCS_DIR / "auto_examples").glob("*.rst"):
+    if page.stem not in ("index", "sg_execution_times"):
+        if not (DOCS_DIR.parent / "examples" / f"{page.stem}.py").is_file():
+            page.unlink()
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
