@@ -860,12 +860,23 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         state = super().__getstate__()
         state = dict(state)
         module = state.pop("module_", None)
-        state.pop("_optimizer", None)
-        state.pop("_generator", None)
+        optimizer = state.pop("_optimizer", None)
+        generator = state.pop("_generator", None)
         if module is not None:
             state["_module_spec"] = module.spec()
             state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
             state["device_"] = str(state["device_"])
+        # partial_fit continues the optimizer and the noise stream; models travel by pickle
+        # between calls (dask_ml's Incremental, joblib), so their state travels too.
+        if optimizer is not None:
+            optimizer_state = optimizer.state_dict()
+            optimizer_state["state"] = {
+                index: {k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in s.items()}
+                for index, s in optimizer_state["state"].items()
+            }
+            state["_optimizer_state"] = optimizer_state
+        if generator is not None:
+            state["_generator_state"] = generator.get_state()
         state["_sk_dae_version"] = __version__
         return state
 
@@ -881,14 +892,32 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
         spec = state.pop("_module_spec", None)
         module_state = state.pop("_module_state", None)
+        optimizer_state = state.pop("_optimizer_state", None)
+        generator_state = state.pop("_generator_state", None)
         if spec is not None:
-            device = torch.device(state["device_"])
+            saved_device = torch.device(state["device_"])
+            device = saved_device
             if device.type == "cuda" and not torch.cuda.is_available():
                 device = torch.device("cpu")
             module = build_autoencoder(**spec, seed=0)
             module.load_state_dict(module_state)
             state["module_"] = module.to(device).eval()
             state["device_"] = device
+            if optimizer_state is not None:
+                optimizer = make_optimizer(
+                    state["module_"],
+                    state["optimizer"],
+                    state["learning_rate_init"],
+                    weight_decay=state["alpha"],
+                )
+                optimizer.load_state_dict(optimizer_state)
+                state["_optimizer"] = optimizer
+            # A CUDA generator's state does not fit a CPU generator: a model moved off
+            # the GPU draws new noise from random_state on its next partial_fit.
+            if generator_state is not None and device.type == saved_device.type:
+                generator = torch.Generator(device=device)
+                generator.set_state(generator_state)
+                state["_generator"] = generator
         super().__setstate__(state)
 
 
