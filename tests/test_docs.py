@@ -88,7 +88,8 @@ def test_documented_parameters_match_the_signature(qualname):
 
 
 def test_api_page_lists_every_public_name(tmp_path):
-    write_api_reference(tmp_path / "api", PUBLIC_MODULES, log=lambda message: None)
+    entries = write_api_reference(tmp_path / "api", PUBLIC_MODULES, log=lambda message: None)
+    assert sorted(name for name, _ in entries) == sorted(q for q, _ in PUBLIC_OBJECTS)
     page = (tmp_path / "api" / "index.rst").read_text()
     for qualname, _ in PUBLIC_OBJECTS:
         module, _, name = qualname.rpartition(".")
