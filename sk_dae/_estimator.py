@@ -251,8 +251,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     >>> from sk_dae import DenoisingAutoencoder
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> dae = DenoisingAutoencoder(n_components=8, max_iter=20, random_state=0)
+    >>> dae = DenoisingAutoencoder(n_components=8, tol=1e-3, n_iter_no_change=5,
+    ...                            random_state=0)
     >>> codes = dae.fit_transform(X)
+    >>> dae.n_iter_ < dae.max_iter  # stopped once the loss stopped improving by tol
+    True
     >>> codes.shape
     (1797, 8)
     >>> dae.inverse_transform(codes).shape
