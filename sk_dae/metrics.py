@@ -1,0 +1,99 @@
+"""Scores used to compare representations: clustering accuracy and PSNR."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils.validation import check_array, check_consistent_length
+
+
+def clustering_accuracy(labels_true, labels_pred):
+    """Accuracy of a clustering under the best one-to-one matching of clusters to classes.
+
+    The matching maximises the number of samples whose cluster is mapped to their class
+    (the Hungarian algorithm, :func:`scipy.optimize.linear_sum_assignment`, on the
+    contingency matrix), as in the deep clustering literature (e.g. Xie et al., 2016).
+    Clusters left without a class (more clusters than classes) count as errors.
+
+    Parameters
+    ----------
+    labels_true : array-like of shape (n_samples,)
+        Ground-truth classes.
+    labels_pred : array-like of shape (n_samples,)
+        Cluster labels; their values need not match those of the classes.
+
+    Returns
+    -------
+    accuracy : float
+        Fraction of samples in [0, 1]; 1 for a clustering equal to the classes up to a
+        renaming of the clusters.
+
+    See Also
+    --------
+    sklearn.metrics.normalized_mutual_info_score : Another permutation-invariant score.
+    sklearn.metrics.adjusted_rand_score : Agreement of pairs, adjusted for chance.
+
+    Examples
+    --------
+    >>> from sk_dae.metrics import clustering_accuracy
+    >>> clustering_accuracy([0, 0, 1, 1, 2, 2], [5, 5, 3, 3, 3, 7])
+    0.8333...
+    >>> clustering_accuracy([0, 1, 2], [2, 0, 1])
+    1.0
+    """
+    labels_true = check_array(labels_true, ensure_2d=False, dtype=None)
+    labels_pred = check_array(labels_pred, ensure_2d=False, dtype=None)
+    if labels_true.ndim != 1 or labels_pred.ndim != 1:
+        raise ValueError("labels_true and labels_pred must be 1-D arrays of labels.")
+    check_consistent_length(labels_true, labels_pred)
+    table = contingency_matrix(labels_true, labels_pred)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, cols].sum() / labels_true.shape[0])
+
+
+def psnr(X_true, X_est, *, data_range=1.0):
+    """Peak signal-to-noise ratio of ``X_est`` against ``X_true``, in decibels.
+
+    ``10 * log10(data_range**2 / MSE)`` with the mean squared error over all entries of
+    the arrays (so a set of images is scored as one signal, not as a mean of per-image
+    scores). Higher is better; every halving of the MSE adds about 3 dB.
+
+    Parameters
+    ----------
+    X_true : array-like
+        Clean data.
+    X_est : array-like of the same shape
+        Estimate of the clean data (a noisy or a denoised version).
+    data_range : float, default=1.0
+        Distance between the smallest and largest possible values (1 for images scaled
+        to [0, 1], 255 for uint8 pixels).
+
+    Returns
+    -------
+    psnr : float
+        In dB; ``inf`` when the arrays are equal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dae.metrics import psnr
+    >>> clean = np.zeros((2, 4))
+    >>> round(psnr(clean, clean + 0.1), 6)
+    20.0
+    >>> psnr(clean, clean)
+    inf
+    """
+    X_true = np.asarray(X_true, dtype=np.float64)
+    X_est = np.asarray(X_est, dtype=np.float64)
+    if X_true.shape != X_est.shape:
+        raise ValueError(
+            f"X_true and X_est must have the same shape; got {X_true.shape} and "
+            f"{X_est.shape}."
+        )
+    if not data_range > 0:
+        raise ValueError(f"data_range must be positive; got {data_range}.")
+    mse = float(np.mean((X_true - X_est) ** 2))
+    if mse == 0:
+        return float("inf")
+    return float(10 * np.log10(data_range**2 / mse))
