@@ -1,0 +1,59 @@
+"""A tiny run of every benchmark script, so that they keep working (not a timing test)."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name):
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+
+    return load
+
+
+def test_bench_fit_quick(bench, tmp_path):
+    output = tmp_path / "fit.md"
+    text = bench("bench_fit").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert output.read_text().strip() == text.strip()
+    for name in (
+        "torch loop, noise",
+        "sk_dae fit, noise",
+        "skorch, noise",
+        "torch loop, no noise",
+        "sk_dae fit, noise=None",
+        "MLPRegressor, no noise",
+    ):
+        assert f"| {name} " in text
+    assert "FLOP floor" in text and "nan" not in text
+
+
+def test_bench_fit_flop_count(bench):
+    module = bench("bench_fit")
+    # Mirrored 784-128-32: forward, and twice that backward less the input gradient of
+    # the first layer; 2 FLOPs per multiply-add.
+    widths = [784, 128, 32, 128, 784]
+    per_row = 2 * (784 * 128 + 128 * 32)
+    expected = 2 * 10 * (3 * per_row - 784 * 128)
+    assert module.epoch_flops(widths, 10) == expected
+
+
+def test_bench_transform_quick(bench, tmp_path):
+    text = bench("bench_transform").main(["--quick", "--threads", "1", "--tmpdir", str(tmp_path)])
+    names = ("PCA.transform", "DenoisingAutoencoder.transform", "float32 memmap", "uint8 memmap")
+    for name in names:
+        assert f"| {name} " in text
+    assert not list(tmp_path.iterdir())  # the memmaps are removed
+
+
+def test_bench_threads_quick(bench):
+    text = bench("bench_threads").main(["--quick"])
+    assert "| 1 " in text and "| 2 " in text
