@@ -1,0 +1,130 @@
+"""Tests of the comparison behind ``sk-dae compare`` and of its command line."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sk_dae import _compare
+from sk_dae.__main__ import build_parser, main, settings_from_args
+from sk_dae.datasets import load_digits
+
+FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32"]
+
+
+@pytest.fixture(scope="module")
+def digits_result():
+    data = load_digits()
+    params = dict(
+        hidden_layer_sizes=(32,), max_iter=30, batch_size=64, learning_rate_init=3e-3,
+        noise="gaussian", noise_level=0.3, n_threads=1,
+    )
+    return _compare.compare(data, widths=(2, 8), dae_params=params, n_init=2, progress=False)
+
+
+def test_rows_cover_input_pca_and_dae_per_width(digits_result):
+    rows = digits_result.rows
+    assert [(r["method"], r["width"]) for r in rows] == [
+        ("input", 64), ("PCA", 2), ("DAE", 2), ("PCA", 8), ("DAE", 8),
+    ]
+    for row in rows:
+        assert set(_compare.COLUMNS) <= set(row)
+        assert 0 <= row["kmeans_acc"] <= 1 and 0 <= row["probe_acc"] <= 1
+    # More components reconstruct better, for both methods.
+    by = {(r["method"], r["width"]): r for r in rows}
+    assert by["PCA", 8]["mse_clean"] < by["PCA", 2]["mse_clean"]
+    assert by["DAE", 8]["mse_clean"] < by["DAE", 2]["mse_clean"]
+    # Reconstructing a noisy image from 8 codes beats leaving it noisy.
+    for kind in _compare.EVAL_NOISE:
+        assert by["DAE", 8][f"psnr_{kind}"] > by["input", 64][f"psnr_{kind}"]
+        assert by["PCA", 8][f"psnr_{kind}"] > by["input", 64][f"psnr_{kind}"]
+
+
+def test_scores_match_a_direct_computation(digits_result):
+    data, pca = digits_result.data, digits_result.pcas[8]
+    row = next(r for r in digits_result.rows if r["method"] == "PCA" and r["width"] == 8)
+    expected = np.mean((pca.inverse_transform(pca.transform(data.X_test)) - data.X_test) ** 2)
+    assert row["mse_clean"] == pytest.approx(expected, rel=1e-5)
+    noisy = digits_result.noisy["gaussian"]
+    assert noisy.min() >= 0 and noisy.max() <= 1  # clipped
+    dae = digits_result.daes[8]
+    from sk_dae.metrics import psnr
+
+    dae_row = next(r for r in digits_result.rows if r["method"] == "DAE" and r["width"] == 8)
+    assert dae_row["psnr_gaussian"] == pytest.approx(psnr(data.X_test, dae.reconstruct(noisy)))
+
+
+def test_write_results(digits_result, tmp_path):
+    written = _compare.write_results(digits_result, tmp_path)
+    names = {p.name for p in written}
+    assert {"results.csv", "results.json", "results.md", "mse_vs_width.png", "loss_curves.png",
+            "codes_2d.png", "confusion_matrix.png", "denoising_gaussian.png"} <= names
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["settings"]["widths"] == [2, 8]
+    assert len(payload["rows"]) == 5
+    assert (tmp_path / "results.md").read_text().startswith("| method | width |")
+    for path in written:
+        assert path.stat().st_size > 0
+
+
+def test_markdown_table_leaves_missing_metrics_empty():
+    row = {key: math.nan for key in _compare.COLUMNS}
+    row.update(method="DAE + extra", width=10, kmeans_nmi=0.5)
+    line = _compare.markdown_table([row]).splitlines()[-1]
+    assert line.startswith("| DAE + extra | 10 |  |")
+    assert "0.500" in line
+
+
+def test_unlabelled_data_skip_clustering():
+    data = load_digits()
+    data.y_train = data.y_test = None
+    result = _compare.compare(
+        data, widths=(2,), dae_params=dict(hidden_layer_sizes=(), max_iter=2), progress=False
+    )
+    assert all(math.isnan(r["kmeans_nmi"]) for r in result.rows)
+    assert not result.cluster_labels
+
+
+def test_bad_widths_and_noise():
+    data = load_digits()
+    with pytest.raises(ValueError, match="widths"):
+        _compare.compare(data, widths=(100,), progress=False)
+    with pytest.raises(ValueError, match="noise"):
+        _compare.compare(data, widths=(2,), eval_noise={"blur": 1.0}, progress=False)
+
+
+def test_cli_settings_presets_and_overrides():
+    parser = build_parser()
+    dataset, widths, params = settings_from_args(parser.parse_args(["compare"]))
+    assert dataset == "digits" and widths == [2, 10, 32] and params["early_stopping"]
+    args = parser.parse_args(
+        ["compare", "--preset", "mnist", "--widths", "4", "--hidden", "64", "32",
+         "--epochs", "7", "--validation-fraction", "0"]
+    )
+    dataset, widths, params = settings_from_args(args)
+    assert dataset == "mnist" and widths == [4]
+    assert params["hidden_layer_sizes"] == (64, 32) and params["max_iter"] == 7
+    assert "early_stopping" not in params
+
+
+def test_cli_end_to_end_on_an_npz(tmp_path, capsys):
+    data = load_digits()
+    file = tmp_path / "toy.npz"
+    np.savez(file, X_train=data.X_train[:300], X_test=data.X_test[:100],
+             y_train=data.y_train[:300], y_test=data.y_test[:100])
+    out = tmp_path / "out"
+    assert main(["compare", "--dataset", str(file), "--widths", "2", *FAST,
+                 "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| DAE | 2 |" in printed and "| PCA | 2 |" in printed
+    assert (out / "results.csv").is_file() and (out / "codes_2d.png").is_file()
+
+
+def test_cli_errors_exit_with_a_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--dataset", str(tmp_path / "missing.npz"), "--quiet"])
+    assert info.value.code == 2
+    assert "missing.npz" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "--eval-noise", "blur=2"])
