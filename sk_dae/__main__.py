@@ -26,7 +26,7 @@ PRESETS = {
         "hidden_layer_sizes": (512, 256),
         "noise": "gaussian",
         "noise_level": 0.3,
-        "max_iter": 20,
+        "max_iter": 10,
         "batch_size": 128,
         "learning_rate_init": 1e-3,
     },
@@ -192,8 +192,10 @@ def run_compare(args):
     result.settings["command"] = "sk-dae " + " ".join(sys.argv[1:])
     written = write_results(result, args.output, figures=not args.no_figures)
     print(markdown_table(result.rows))
-    print(f"\n{data.get('name', dataset)}: {len(data.X_train)} train / {len(data.X_test)} test "
-          f"rows, {result.settings['wall_s']} s")
+    print(
+        f"\n{data.get('name', dataset)}: {len(data.X_train)} train / {len(data.X_test)} test "
+        f"rows, {result.settings['wall_s']} s"
+    )
     print("wrote " + ", ".join(str(p) for p in written))
     return result
 

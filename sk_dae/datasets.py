@@ -228,9 +228,7 @@ def _find_mnist(path, data_home):
         if candidate:
             candidate = Path(candidate).expanduser()
             if not candidate.is_file():
-                raise FileNotFoundError(
-                    f"MNIST file given by {source} does not exist: {candidate}"
-                )
+                raise FileNotFoundError(f"MNIST file given by {source} does not exist: {candidate}")
             return candidate
     cache = mnist_cache_path(data_home)
     return cache if cache.is_file() else None
@@ -241,8 +239,7 @@ def _read_mnist(file):
         missing = [key for key in _MNIST_KEYS if key not in archive.files]
         if missing:
             raise ValueError(
-                f"{file} is not an MNIST archive: it lacks {missing} (it holds "
-                f"{archive.files})."
+                f"{file} is not an MNIST archive: it lacks {missing} (it holds {archive.files})."
             )
         arrays = {key: archive[key] for key in _MNIST_KEYS}
     return Bunch(

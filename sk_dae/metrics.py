@@ -88,8 +88,7 @@ def psnr(X_true, X_est, *, data_range=1.0):
     X_est = np.asarray(X_est, dtype=np.float64)
     if X_true.shape != X_est.shape:
         raise ValueError(
-            f"X_true and X_est must have the same shape; got {X_true.shape} and "
-            f"{X_est.shape}."
+            f"X_true and X_est must have the same shape; got {X_true.shape} and {X_est.shape}."
         )
     if not data_range > 0:
         raise ValueError(f"data_range must be positive; got {data_range}.")

@@ -15,9 +15,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "sk_dae.plotting needs matplotlib: pip install 'sk-dae[plot]'"
-        ) from exc
+        raise ImportError("sk_dae.plotting needs matplotlib: pip install 'sk-dae[plot]'") from exc
     return plt
 
 
