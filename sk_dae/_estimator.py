@@ -414,7 +414,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self,
             X,
             reset=not continuing,
-            dtype=[np.float64, np.float32],
+            # float32 first: integer input (e.g. uint8 images) becomes float32 in one copy,
+            # not float64 and then float32.
+            dtype=[np.float32, np.float64],
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
         )
         float32_max = float(np.finfo(np.float32).max)
