@@ -57,3 +57,14 @@ def test_bench_transform_quick(bench, tmp_path):
 def test_bench_threads_quick(bench):
     text = bench("bench_threads").main(["--quick"])
     assert "| 1 " in text and "| 2 " in text
+
+
+def test_profile_epoch_quick(bench):
+    text = bench("profile_epoch").main(["--quick", "--threads", "1"])
+    assert "## hand-written loop" in text and "## sk_dae fit" in text
+    assert "aten::" in text
+
+
+def test_bench_ops_quick(bench):
+    text = bench("bench_ops").main(["--quick", "--threads", "1"])
+    assert "Adam fused, 2 groups" in text and "forward + backward" in text
