@@ -224,7 +224,7 @@ def main(argv=None):
         machine_line(),
         "",
     ]
-    warmed_up = False
+    warmed_up = args.quick  # no warm-up in the smoke run
     for net in args.nets:
         hidden, n_components = NETS[net]
         widths = mirrored(X.shape[1], hidden, n_components)
