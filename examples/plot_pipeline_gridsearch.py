@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 A DAE in a Pipeline, tuned by GridSearchCV, then saved
-=====================================================
+======================================================
 
 ``DenoisingAutoencoder`` is a scikit-learn transformer, so it fits in a
 :class:`~sklearn.pipeline.Pipeline` in front of a classifier, its parameters are tuned
