@@ -778,9 +778,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         network's weights and, in its header, the parameters and fitted attributes as
         JSON, a format version and a SHA-256 checksum. Unlike pickle and joblib, loading
         it with :meth:`load` executes nothing from the file, so models can be shared
-        with people who should not have to trust the sender. The optimizer's state is
-        not saved: ``warm_start`` after loading continues from the saved weights with a
-        fresh optimizer. The file is written under a temporary name and renamed into
+        with people who should not have to trust the sender. The optimizer's moments
+        and the noise generator's state are saved too, so ``warm_start`` and
+        ``partial_fit`` after loading continue exactly where the saved model stopped. The file is written under a temporary name and renamed into
         place, so an interrupted save never leaves a truncated file.
 
         Parameters
