@@ -780,8 +780,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         it with :meth:`load` executes nothing from the file, so models can be shared
         with people who should not have to trust the sender. The optimizer's moments
         and the noise generator's state are saved too, so ``warm_start`` and
-        ``partial_fit`` after loading continue exactly where the saved model stopped. The file is written under a temporary name and renamed into
-        place, so an interrupted save never leaves a truncated file.
+        ``partial_fit`` after loading continue exactly where the saved model stopped.
+        The file is written under a temporary name and renamed into place, so an
+        interrupted save never leaves a truncated file.
 
         Parameters
         ----------
@@ -944,10 +945,12 @@ def _check_hidden_layer_sizes(sizes):
             f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
         ) from None
     for size in sizes:
-        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (Integral, np.integer)) or size < 1:
-            raise ValueError(
-                f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
-            )
+        if (
+            isinstance(size, (bool, np.bool_))
+            or not isinstance(size, (Integral, np.integer))
+            or size < 1
+        ):
+            raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}.")
     return tuple(int(s) for s in sizes)
 
 
@@ -958,8 +961,7 @@ def _resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, ValueError):
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
-            "'cuda:0', ..."
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', 'cuda:0', ..."
         ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for, but CUDA is not available here.")
@@ -980,7 +982,10 @@ def _seeds(random_state):
         entropy = int(random_state)
     else:  # a RandomState instance owned by the user
         entropy = int(random_state.randint(np.iinfo(np.int32).max))
-    return [int(s) for s in np.random.SeedSequence(entropy).generate_state(3, dtype=np.uint64) >> np.uint64(1)]
+    return [
+        int(s)
+        for s in np.random.SeedSequence(entropy).generate_state(3, dtype=np.uint64) >> np.uint64(1)
+    ]
 
 
 def _split(X, fraction, seed):

@@ -154,7 +154,11 @@ class Autoencoder(nn.Module):
 
         decoder = []
         for linear in reversed(encoder_linears):
-            dec = TiedLinear(linear) if tied_weights else nn.Linear(linear.out_features, linear.in_features)
+            dec = (
+                TiedLinear(linear)
+                if tied_weights
+                else nn.Linear(linear.out_features, linear.in_features)
+            )
             if dec.out_features == widths[0]:
                 decoder.append(dec)  # the output layer: its activation is applied in forward
             else:
@@ -232,7 +236,9 @@ def init_weights(module, seed):
             if isinstance(layer, nn.Linear):
                 fan_in, fan_out = layer.in_features, layer.out_features
                 bound = math.sqrt(6.0 / (fan_in + fan_out))
-                weight = torch.empty(layer.weight.shape).uniform_(-bound, bound, generator=generator)
+                weight = torch.empty(layer.weight.shape).uniform_(
+                    -bound, bound, generator=generator
+                )
                 layer.weight.copy_(weight)
                 layer.bias.zero_()
             elif isinstance(layer, TiedLinear):

@@ -168,7 +168,9 @@ def train(
                 module.train()
                 result.validation_scores.append(score)
                 improved = score > result.best_validation_score
-                no_improvement = 0 if score >= result.best_validation_score + tol else no_improvement + 1
+                no_improvement = (
+                    0 if score >= result.best_validation_score + tol else no_improvement + 1
+                )
                 if improved:
                     result.best_validation_score = score
             else:
