@@ -7,9 +7,10 @@ test split, and writes it as CSV, JSON and markdown with figures to ``--output``
 explicitly overrides the preset.
 
 The MNIST budget (``--preset mnist``): widths 2, 10 and 32, a (512, 256) encoder with a
-mirrored decoder, Gaussian training noise of std 0.3, 5 epochs of batches of 128 rows on
+mirrored decoder, Gaussian training noise of std 0.3, 20 epochs of batches of 128 rows on
 54,000 training images (6,000 held out for the validation curve), Adam at 1e-3. That is
-15 epochs of a 784-512-256-w network in all, minutes on 2 idle cores. Raise ``--epochs``
+60 epochs of a 784-512-256-w network in all: about 10 minutes on 2 idle cores (measured:
+9 min 37 s, all three widths). Raise ``--epochs``
 and widen ``--hidden`` (e.g. ``--hidden 500 500 2000``) for better scores at a
 proportional cost.
 """
@@ -33,7 +34,7 @@ PRESETS = {
         "hidden_layer_sizes": (512, 256),
         "noise": "gaussian",
         "noise_level": 0.3,
-        "max_iter": 5,
+        "max_iter": 20,
         "batch_size": 128,
         "learning_rate_init": 1e-3,
     },
