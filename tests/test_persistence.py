@@ -26,16 +26,10 @@ import sk_dae
 import sk_dae._estimator
 from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning, _persistence
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    # Tiny networks gain nothing from threads; on a busy machine spinning ones cost.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
 
 
 @pytest.fixture(scope="module")

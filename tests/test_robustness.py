@@ -37,6 +37,7 @@ import sk_dae._estimator
 from sk_dae import DenoisingAutoencoder
 
 pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
     # sklearn's own, legitimate warnings about frames versus arrays.
     pytest.mark.filterwarnings("ignore:X has feature names:UserWarning"),
@@ -60,16 +61,6 @@ def _report():
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "test_robustness.json"), "w") as file:
             json.dump(dict(sorted(COUNTS.items())), file, indent=1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    # Tiny networks gain nothing from threads, and on a busy machine spinning threads
-    # cost more than the work. The thread test below sets its own.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
