@@ -30,6 +30,7 @@ from sklearn.utils import Bunch
 
 from ._estimator import DenoisingAutoencoder
 from ._noise import NOISE_KINDS, Corruptor
+from .clustering import make_embedding, umap_available
 from .metrics import clustering_accuracy, psnr
 
 #: Corruptions of the test images that every model is asked to undo (kind: level).
@@ -47,6 +48,14 @@ COLUMNS = {
     "probe_acc": "probe acc",
     "fit_s": "fit (s)",
     "transform_s": "transform (s)",
+    "cluster_s": "cluster (s)",
+}
+
+#: Row names of the clustering rows, by embedding step (see :mod:`sk_dae.clustering`).
+EMBEDDING_METHODS = {
+    "standardize": "DAE + StandardScaler",
+    "normalize": "DAE + Normalizer",
+    "umap": "DAE + UMAP",
 }
 
 #: DenoisingAutoencoder settings of the default (digits) comparison.
@@ -67,6 +76,9 @@ def compare(
     dae_params=None,
     eval_noise=None,
     n_init=10,
+    embeddings=None,
+    umap_params=None,
+    fit_on="train",
     random_state=0,
     progress=True,
 ):
@@ -88,6 +100,20 @@ def compare(
         :data:`EVAL_NOISE`.
     n_init : int, default=10
         KMeans restarts.
+    embeddings : sequence of {"standardize", "normalize", "umap"}, default=None
+        Embedding steps of :mod:`sk_dae.clustering` between the DAE codes and KMeans,
+        each giving one more row per width (``"DAE + StandardScaler"``,
+        ``"DAE + Normalizer"``, ``"DAE + UMAP"``). None uses ``"standardize"`` and
+        ``"normalize"``, and ``"umap"`` too when umap-learn is installed.
+    umap_params : dict, default=None
+        Parameters of the UMAP step other than its defaults in
+        :func:`sk_dae.clustering.make_embedding`.
+    fit_on : {"train", "all"}, default="train"
+        Rows the models are fitted on and the clusterings are scored on. ``"train"``:
+        fit on the training split, cluster the test split. ``"all"``: fit on and cluster
+        the training and test splits together, the protocol of the deep clustering
+        literature (labels are never used to fit). The other columns are always scored
+        on the test split, which ``"all"`` has seen while fitting.
     random_state : int, default=0
         Seeds every model, the noise and KMeans.
     progress : bool, default=True
@@ -98,8 +124,8 @@ def compare(
     result : Bunch
         ``rows`` (list of dicts, see :data:`COLUMNS`), ``daes`` and ``pcas`` (fitted
         models by width), ``noisy`` (corrupted test images by noise kind),
-        ``cluster_labels`` (KMeans labels of the test split by ``(method, width)``),
-        ``data`` and ``settings``.
+        ``cluster_labels`` (KMeans labels of the clustered rows by ``(method, width)``),
+        ``y_cluster`` (their classes), ``data`` and ``settings``.
     """
     from tqdm.auto import tqdm
 
@@ -112,6 +138,18 @@ def compare(
             f"widths must not exceed the number of features ({n_features}) nor of "
             f"training samples; got {widths}."
         )
+    if fit_on not in ("train", "all"):
+        raise ValueError(f"fit_on must be 'train' or 'all'; got {fit_on!r}.")
+    if embeddings is None:
+        embeddings = ["standardize", "normalize"] + (["umap"] if umap_available() else [])
+    embeddings = list(embeddings)
+    for kind in embeddings:
+        if kind not in EMBEDDING_METHODS:
+            raise ValueError(
+                f"unknown embedding {kind!r}; expected some of {sorted(EMBEDDING_METHODS)}."
+            )
+    if "umap" in embeddings:
+        make_embedding("umap")  # fail now, not after the first fits, without umap-learn
     params = dict(DIGITS_DAE_PARAMS if dae_params is None else dae_params)
     eval_noise = dict(EVAL_NOISE if eval_noise is None else eval_noise)
     for kind in eval_noise:
@@ -128,71 +166,83 @@ def compare(
     }
     labelled = y_train is not None and y_test is not None
     n_clusters = len(np.unique(y_test)) if labelled else None
+    if fit_on == "all":
+        X_fit = np.concatenate([X_train, X_test])
+        X_cluster, y_cluster = X_fit, (np.concatenate([y_train, y_test]) if labelled else None)
+    else:
+        X_fit, X_cluster, y_cluster = X_train, X_test, y_test
 
-    def scores(
-        method, width, *, codes_train, codes_test, reconstruct, fit_s, transform_s, probe=True
-    ):
+    def cluster(method, width, codes, embedding=None):
+        """NMI, ARI, accuracy and time of KMeans on ``codes`` (after ``embedding``)."""
+        start = time.perf_counter()
+        if embedding is not None:
+            codes = make_embedding(
+                embedding,
+                n_components=min(n_clusters, codes.shape[1]),
+                random_state=random_state,
+                **((umap_params or {}) if embedding == "umap" else {}),
+            ).fit_transform(codes)
+        kmeans = KMeans(n_clusters, n_init=n_init, random_state=random_state)
+        labels = kmeans.fit_predict(codes)
+        cluster_labels[method, width] = labels
+        return {
+            "kmeans_nmi": normalized_mutual_info_score(y_cluster, labels),
+            "kmeans_ari": adjusted_rand_score(y_cluster, labels),
+            "kmeans_acc": clustering_accuracy(y_cluster, labels),
+            "cluster_s": time.perf_counter() - start,
+        }
+
+    def new_row(method, width, **values):
         row = {key: math.nan for key in COLUMNS}
-        row.update(method=method, width=width, fit_s=fit_s, transform_s=transform_s)
-        if reconstruct is not None:
-            row["mse_clean"] = float(np.mean((reconstruct(X_test) - X_test) ** 2))
-            for kind, X_noisy in noisy.items():
-                row[f"psnr_{kind}"] = psnr(X_test, reconstruct(X_noisy), data_range=data_range)
-        if labelled:
-            labels = KMeans(n_clusters, n_init=n_init, random_state=random_state).fit_predict(
-                codes_test
-            )
-            cluster_labels[method, width] = labels
-            row.update(
-                kmeans_nmi=normalized_mutual_info_score(y_test, labels),
-                kmeans_ari=adjusted_rand_score(y_test, labels),
-                kmeans_acc=clustering_accuracy(y_test, labels),
-            )
-            if probe:
-                row["probe_acc"] = linear_probe(codes_train, y_train, codes_test, y_test)
+        row.update(method=method, width=width, **values)
         return row
 
+    def scores(method, width, model, *, reconstruct, fit_s, transform_s):
+        row = new_row(method, width, fit_s=fit_s, transform_s=transform_s)
+        row["mse_clean"] = float(np.mean((reconstruct(X_test) - X_test) ** 2))
+        for kind, X_noisy in noisy.items():
+            row[f"psnr_{kind}"] = psnr(X_test, reconstruct(X_noisy), data_range=data_range)
+        codes_cluster = None
+        if labelled:
+            codes_cluster = model.transform(X_cluster)
+            row.update(cluster(method, width, codes_cluster))
+            row["probe_acc"] = linear_probe(
+                model.transform(X_train), y_train, model.transform(X_test), y_test
+            )
+        return row, codes_cluster
+
     rows, daes, pcas, cluster_labels = [], {}, {}, {}
-    bar = tqdm(total=1 + 2 * len(widths), desc="compare", unit="model", disable=not progress)
+    n_steps = 1 + (2 + (len(embeddings) if labelled else 0)) * len(widths)
+    bar = tqdm(total=n_steps, desc="compare", unit="model", disable=not progress)
     with bar, warnings.catch_warnings():
         # The budget is a fixed number of epochs / iterations by design.
         warnings.simplefilter("ignore", ConvergenceWarning)
 
         bar.set_postfix_str("raw input")
-        row = scores(
-            "input",
-            n_features,
-            codes_train=X_train,
-            codes_test=X_test,
-            reconstruct=None,
-            fit_s=0.0,
-            transform_s=0.0,
-            # A probe on raw pixels is a different, much costlier model; codes only.
-            probe=False,
-        )
-        row["mse_clean"] = 0.0
+        # A probe on raw pixels is a different, much costlier model; codes only.
+        row = new_row("input", n_features, mse_clean=0.0, fit_s=0.0, transform_s=0.0)
         for kind, X_noisy in noisy.items():
             row[f"psnr_{kind}"] = psnr(X_test, X_noisy, data_range=data_range)
+        if labelled:
+            row.update(cluster("input", n_features, X_cluster))
         rows.append(row)
         bar.update()
 
         for width in widths:
             bar.set_postfix_str(f"PCA width {width}")
             pca = PCA(n_components=width, random_state=random_state)
-            fit_s = _timed(pca.fit, X_train)[1]
-            codes_test, transform_s = _timed(pca.transform, X_test)
+            fit_s = _timed(pca.fit, X_fit)[1]
+            transform_s = _timed(pca.transform, X_test)[1]
             pcas[width] = pca
-            rows.append(
-                scores(
-                    "PCA",
-                    width,
-                    codes_train=pca.transform(X_train),
-                    codes_test=codes_test,
-                    reconstruct=lambda X, pca=pca: pca.inverse_transform(pca.transform(X)),
-                    fit_s=fit_s,
-                    transform_s=transform_s,
-                )
+            row, _ = scores(
+                "PCA",
+                width,
+                pca,
+                reconstruct=lambda X, pca=pca: pca.inverse_transform(pca.transform(X)),
+                fit_s=fit_s,
+                transform_s=transform_s,
             )
+            rows.append(row)
             bar.update()
 
             bar.set_postfix_str(f"DAE width {width}")
@@ -202,21 +252,23 @@ def compare(
                 verbose=int(progress),
                 **params,
             )
-            fit_s = _timed(dae.fit, X_train)[1]
-            codes_test, transform_s = _timed(dae.transform, X_test)
+            fit_s = _timed(dae.fit, X_fit)[1]
+            transform_s = _timed(dae.transform, X_test)[1]
             daes[width] = dae
-            rows.append(
-                scores(
-                    "DAE",
-                    width,
-                    codes_train=dae.transform(X_train),
-                    codes_test=codes_test,
-                    reconstruct=dae.reconstruct,
-                    fit_s=fit_s,
-                    transform_s=transform_s,
-                )
+            row, codes_cluster = scores(
+                "DAE", width, dae, reconstruct=dae.reconstruct, fit_s=fit_s, transform_s=transform_s
             )
+            rows.append(row)
             bar.update()
+
+            if not labelled:
+                continue
+            for embedding in embeddings:
+                method = EMBEDDING_METHODS[embedding]
+                bar.set_postfix_str(f"{method} width {width}")
+                values = cluster(method, width, codes_cluster, embedding)
+                rows.append(new_row(method, width, fit_s=fit_s, transform_s=transform_s, **values))
+                bar.update()
 
     settings = {
         "dataset": data.get("name", "data"),
@@ -226,6 +278,10 @@ def compare(
         "dae_params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
         "eval_noise": eval_noise,
         "n_init": n_init,
+        "embeddings": embeddings,
+        "umap_params": dict(umap_params or {}),
+        "fit_on": fit_on,
+        "n_cluster": int(X_cluster.shape[0]),
         "random_state": random_state,
         "torch_threads": torch.get_num_threads(),
     }
@@ -235,6 +291,7 @@ def compare(
         pcas=pcas,
         noisy=noisy,
         cluster_labels=cluster_labels,
+        y_cluster=y_cluster,
         data=data,
         settings=settings,
     )
@@ -398,14 +455,21 @@ def write_figures(result, output, *, n_images=10, dpi=80):
         save(plotting.plot_codes_2d(codes, y_test), "codes_2d.png")
 
     if result.cluster_labels:
-        dae_rows = [row for row in rows if row["method"] == "DAE"]
-        best = max(dae_rows, key=lambda row: row["kmeans_acc"])
-        labels = result.cluster_labels["DAE", best["width"]]
-        title = (
-            f"KMeans on DAE-{best['width']} codes: accuracy {best['kmeans_acc']:.3f}, "
-            f"NMI {best['kmeans_nmi']:.3f}"
+        # The best clustering of any codes (the raw input is the baseline, not a candidate).
+        candidates = [row for row in rows if (row["method"], row["width"]) in result.cluster_labels]
+        best = max(
+            (row for row in candidates if row["method"] != "input"),
+            key=lambda row: row["kmeans_acc"],
         )
-        save(plotting.plot_confusion_matrix(y_test, labels, title=title), "confusion_matrix.png")
+        labels = result.cluster_labels[best["method"], best["width"]]
+        title = (
+            f"KMeans on {best['method']}-{best['width']} codes: accuracy "
+            f"{best['kmeans_acc']:.3f}, NMI {best['kmeans_nmi']:.3f}"
+        )
+        save(
+            plotting.plot_confusion_matrix(result.y_cluster, labels, title=title),
+            "confusion_matrix.png",
+        )
     return written
 
 

@@ -230,7 +230,7 @@ def plot_codes_2d(codes, y=None, *, title=None, max_points=5000, random_state=0)
     return fig
 
 
-def plot_confusion_matrix(y_true, y_pred, *, title=None):
+def plot_confusion_matrix(y_true, y_pred, *, title=None, ax=None):
     """Confusion matrix of a clustering, clusters matched to classes.
 
     Cluster labels are renamed by the matching that
@@ -245,16 +245,26 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None):
         Cluster labels.
     title : str, default=None
         Title of the axes.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; None draws on a new figure.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure of the axes.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> from sk_dae.plotting import plot_confusion_matrix
     >>> fig = plot_confusion_matrix([0, 0, 1, 1, 2, 2], [4, 4, 9, 9, 9, 7])
+    >>> plt.close(fig)
+
+    On axes of an existing figure:
+
+    >>> fig, (left, right) = plt.subplots(1, 2)
+    >>> plot_confusion_matrix([0, 1, 1], [5, 6, 6], ax=right) is fig
+    True
     >>> plt.close(fig)
     """
     from scipy.optimize import linear_sum_assignment
@@ -275,7 +285,11 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None):
         mapping[cluster] = len(classes) + i
     pred_index = np.array([mapping[label] for label in y_pred])
     display = [str(c) for c in classes] + [f"({c})" for c in extra]
-    fig, ax = plt.subplots(figsize=(5, 4.4))
+    new_figure = ax is None
+    if new_figure:
+        fig, ax = plt.subplots(figsize=(5, 4.4))
+    else:
+        fig = ax.figure
     ConfusionMatrixDisplay.from_predictions(
         true_index,
         pred_index,
@@ -289,5 +303,6 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None):
     ax.set_xlabel("cluster (matched to a class)")
     ax.set_ylabel("true class")
     ax.set_title(title or "KMeans clusters against classes")
-    fig.tight_layout()
+    if new_figure:
+        fig.tight_layout()
     return fig

@@ -10,7 +10,7 @@ from sk_dae import _compare
 from sk_dae.__main__ import build_parser, main, settings_from_args
 from sk_dae.datasets import load_digits
 
-FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32"]
+FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32", "--embeddings", "normalize"]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,14 @@ def digits_result():
         noise_level=0.3,
         n_threads=1,
     )
-    return _compare.compare(data, widths=(2, 8), dae_params=params, n_init=2, progress=False)
+    return _compare.compare(
+        data,
+        widths=(2, 8),
+        dae_params=params,
+        n_init=2,
+        embeddings=("normalize",),
+        progress=False,
+    )
 
 
 def test_rows_cover_input_pca_and_dae_per_width(digits_result):
@@ -34,13 +41,19 @@ def test_rows_cover_input_pca_and_dae_per_width(digits_result):
         ("input", 64),
         ("PCA", 2),
         ("DAE", 2),
+        ("DAE + Normalizer", 2),
         ("PCA", 8),
         ("DAE", 8),
+        ("DAE + Normalizer", 8),
     ]
     for row in rows:
         assert set(_compare.COLUMNS) <= set(row)
         assert 0 <= row["kmeans_acc"] <= 1
-        assert row["method"] == "input" or 0 <= row["probe_acc"] <= 1
+        assert row["cluster_s"] > 0
+        if row["method"] in ("PCA", "DAE"):
+            assert 0 <= row["probe_acc"] <= 1
+        else:
+            assert math.isnan(row["probe_acc"])
     # More components reconstruct better, for both methods.
     by = {(r["method"], r["width"]): r for r in rows}
     assert by["PCA", 8]["mse_clean"] < by["PCA", 2]["mse_clean"]
@@ -80,7 +93,8 @@ def test_write_results(digits_result, tmp_path):
     } <= names
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["settings"]["widths"] == [2, 8]
-    assert len(payload["rows"]) == 5
+    assert payload["settings"]["embeddings"] == ["normalize"]
+    assert len(payload["rows"]) == 7
     assert (tmp_path / "results.md").read_text().startswith("| method | width |")
     for path in written:
         assert path.stat().st_size > 0
@@ -92,6 +106,48 @@ def test_markdown_table_leaves_missing_metrics_empty():
     line = _compare.markdown_table([row]).splitlines()[-1]
     assert line.startswith("| DAE + extra | 10 |  |")
     assert "0.500" in line
+
+
+def test_clustering_rows_score_the_stored_labels(digits_result):
+    from sklearn.metrics import normalized_mutual_info_score
+    from sklearn.preprocessing import normalize
+
+    y = digits_result.y_cluster
+    assert y is digits_result.data.y_test  # fit_on="train" clusters the test split
+    for row in digits_result.rows:
+        labels = digits_result.cluster_labels[row["method"], row["width"]]
+        assert row["kmeans_nmi"] == pytest.approx(normalized_mutual_info_score(y, labels))
+    # The Normalizer row is KMeans on unit-norm DAE codes, seeded like the others.
+    from sklearn.cluster import KMeans
+
+    codes = normalize(digits_result.daes[8].transform(digits_result.data.X_test))
+    expected = KMeans(10, n_init=2, random_state=0).fit_predict(codes)
+    np.testing.assert_array_equal(digits_result.cluster_labels["DAE + Normalizer", 8], expected)
+
+
+def test_fit_on_all_fits_and_clusters_both_splits():
+    data = load_digits()
+    result = _compare.compare(
+        data,
+        widths=(4,),
+        dae_params=dict(hidden_layer_sizes=(16,), max_iter=2, n_threads=1),
+        n_init=1,
+        embeddings=(),
+        fit_on="all",
+        progress=False,
+    )
+    n_all = len(data.X_train) + len(data.X_test)
+    assert result.settings["n_cluster"] == n_all
+    assert len(result.y_cluster) == n_all
+    assert all(len(labels) == n_all for labels in result.cluster_labels.values())
+    assert [r["method"] for r in result.rows] == ["input", "PCA", "DAE"]
+    assert result.pcas[4].n_samples_ == n_all
+    # The probe still trains on training codes and scores the test split.
+    assert 0 < result.rows[1]["probe_acc"] <= 1
+    with pytest.raises(ValueError, match="fit_on"):
+        _compare.compare(data, widths=(2,), fit_on="test", progress=False)
+    with pytest.raises(ValueError, match="embedding"):
+        _compare.compare(data, widths=(2,), embeddings=("tsne",), progress=False)
 
 
 def test_unlabelled_data_skip_clustering():
@@ -114,8 +170,9 @@ def test_bad_widths_and_noise():
 
 def test_cli_settings_presets_and_overrides():
     parser = build_parser()
-    dataset, widths, params = settings_from_args(parser.parse_args(["compare"]))
+    dataset, widths, params, options = settings_from_args(parser.parse_args(["compare"]))
     assert dataset == "digits" and widths == [2, 10, 32] and params["early_stopping"]
+    assert options == {}
     args = parser.parse_args(
         [
             "compare",
@@ -132,10 +189,28 @@ def test_cli_settings_presets_and_overrides():
             "0",
         ]
     )
-    dataset, widths, params = settings_from_args(args)
+    dataset, widths, params, options = settings_from_args(args)
     assert dataset == "mnist" and widths == [4]
     assert params["hidden_layer_sizes"] == (64, 32) and params["max_iter"] == 7
     assert "early_stopping" not in params
+
+
+def test_cli_clustering_preset_and_options():
+    from sk_dae.clustering import CLUSTERING_DAE_PARAMS
+
+    parser = build_parser()
+    args = parser.parse_args(["compare", "--preset", "mnist-cluster"])
+    dataset, widths, params, options = settings_from_args(args)
+    assert dataset == "mnist" and widths == [10]
+    assert options == {"fit_on": "all"}
+    assert params == CLUSTERING_DAE_PARAMS  # no validation split: train on all rows
+    args = parser.parse_args(
+        ["compare", "--fit-on", "train", "--embeddings", "--umap-neighbors", "5"]
+    )
+    _, _, _, options = settings_from_args(args)
+    assert options == {"fit_on": "train", "embeddings": [], "umap_params": {"n_neighbors": 5}}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["compare", "--embeddings", "tsne"])
 
 
 def test_cli_end_to_end_on_an_npz(tmp_path, capsys):
