@@ -48,27 +48,60 @@ root_doc = "index"
 default_role = "literal"  # `x` renders as code, never as a silent broken reference
 pygments_style = "sphinx"
 
-# -- The measured comparison table (user_guide/pca.rst) -----------------------------------
+# -- Measured tables ---------------------------------------------------------------------
 
-# ``sk-dae compare`` writes its table as markdown; it is converted here into the reST
-# table that the PCA page includes, and left out (with only the commands shown) until
-# the results are in docs/images.
-COMPARISON_MD = DOCS_DIR / "images" / "mnist" / "results.md"
-COMPARISON_RST = DOCS_DIR / "gen_modules" / "comparison_table.rst"
+# ``sk-dae compare`` and the benchmark scripts write their tables as markdown; they are
+# converted here into reST that the pages include (docs/gen_modules/*.rst), so a page
+# always shows the file that the documented command wrote, never a hand-made copy.
+GEN_DIR = DOCS_DIR / "gen_modules"
+REPO_DIR = DOCS_DIR.parent
 
 
-def write_comparison_table(results_md, out):
+def markdown_to_rst(text, *, caption=None):
+    """reST for a markdown file of ``#`` headings, paragraphs and pipe tables."""
+    out, table = [], []
+
+    def flush():
+        if not table:
+            return
+        out.extend([f".. csv-table:: {caption}" if caption else ".. csv-table::"])
+        out.extend(["   :header-rows: 1", ""])
+        out.extend(
+            "   " + ",".join('"' + cell.replace('"', '""') + '"' for cell in row) for row in table
+        )
+        out.append("")
+        table.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if not set(stripped) <= set("|-: "):
+                table.append([cell.strip() for cell in stripped.strip("|").split("|")])
+            continue
+        flush()
+        if stripped.startswith("#"):
+            out.extend([f"**{stripped.lstrip('#').strip()}**", ""])
+        elif stripped:
+            out.extend([stripped, ""])
+    flush()
+    return "\n".join(out) + "\n"
+
+
+def write_rst_table(results_md, out, *, preamble=(), caption=None):
+    """Write ``out`` from ``results_md``; an empty file (and a message) if it is missing."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if not results_md.is_file():
         out.write_text("", encoding="utf-8")
-        print(f"conf.py: {results_md} does not exist; the PCA page shows no table")
+        print(f"conf.py: {results_md} does not exist; {out.name} is left empty")
         return
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")]
-        for line in results_md.read_text(encoding="utf-8").splitlines()
-        if line.startswith("|") and not set(line) <= set("|-: ")
-    ]
-    lines = [
+    text = markdown_to_rst(results_md.read_text(encoding="utf-8"), caption=caption)
+    out.write_text("\n".join(preamble) + "\n\n" + text, encoding="utf-8")
+
+
+write_rst_table(
+    DOCS_DIR / "images" / "mnist" / "results.md",
+    GEN_DIR / "comparison_table.rst",
+    preamble=[
         "On MNIST (60,000 training and 10,000 test images), the table below is",
         "``docs/images/mnist/results.md``, written with the figures beside it by::",
         "",
@@ -77,21 +110,23 @@ def write_comparison_table(results_md, out):
         "",
         "(about 10 minutes on 2 idle cores; ``results.json`` records the exact command",
         "line). The fit times are seconds for 20 epochs on 2 threads.",
-        "",
-        ".. csv-table:: ``sk-dae compare --preset mnist`` on the MNIST test split",
-        "   :header-rows: 1",
-        "",
-    ]
-    lines += ["   " + ",".join(f'"{cell}"' for cell in row) for row in rows]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-write_comparison_table(COMPARISON_MD, COMPARISON_RST)
+    ],
+    caption="``sk-dae compare --preset mnist`` on the MNIST test split",
+)
+write_rst_table(
+    DOCS_DIR / "images" / "mnist-cluster" / "results.md",
+    GEN_DIR / "clustering_table.rst",
+    caption="``sk-dae compare --preset mnist-cluster``: all 70,000 MNIST digits",
+)
+for name in ("fit_threads2_idle", "transform_idle", "threads"):
+    write_rst_table(
+        REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
+    )
 
 # -- Autodoc, autosummary, numpydoc ------------------------------------------------------
 
 # api/index.rst and its stubs are generated here, from the package's __all__ lists.
-API_MODULES = ("sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
+API_MODULES = ("sk_dae.clustering", "sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
 API_ENTRIES = write_api_reference(DOCS_DIR / "api", API_MODULES)
 
 autosummary_generate = True
