@@ -108,7 +108,7 @@ write_rst_table(
         "    python -m sk_dae compare --preset mnist --mnist-path ../shared/data/mnist.npz \\",
         "        --output docs/images/mnist",
         "",
-        "(about 10 minutes on 2 idle cores; ``results.json`` records the exact command",
+        "(about 11 minutes on 2 idle cores; ``results.json`` records the exact command",
         "line). The fit times are seconds for 20 epochs on 2 threads.",
     ],
     caption="``sk-dae compare --preset mnist`` on the MNIST test split",
