@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Clustering digits: codes, embedding, KMeans
-==========================================
+===========================================
 
 KMeans on the raw codes of an autoencoder finds the classes only in part. This example
 builds the clustering recipe of :mod:`sk_dae.clustering` as one scikit-learn
@@ -19,10 +19,12 @@ against the true digit classes, which the models never see.
 # unsupervised, so there is no test split to hold out.
 import os
 import time
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from sk_dae.clustering import make_clustering_pipeline, make_embedding, umap_available
@@ -46,7 +48,10 @@ pipe = make_clustering_pipeline(
     random_state=0,
 )
 start = time.perf_counter()
-labels = pipe.fit_predict(X)
+with warnings.catch_warnings():
+    # A fixed budget of epochs: the loss is still falling when it ends, by design.
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    labels = pipe.fit_predict(X)
 print(f"pipeline fitted in {time.perf_counter() - start:.1f} s")
 print(pipe)
 
@@ -80,6 +85,12 @@ for name, (features, kind) in candidates.items():
     embedded = features if step == "passthrough" else step.fit_transform(features)
     all_labels[name] = KMeans(n_clusters=10, n_init=10, random_state=0).fit_predict(embedded)
     results[name] = report(name, all_labels[name])
+
+# %%
+# On these small 8x8 images KMeans on the raw pixels is already a strong baseline, and
+# the normalizing step gains nothing over the raw codes; on the 28x28 MNIST digits it
+# lifts the accuracy from about 0.74 to 0.81 (see the "Clustering" page of the user
+# guide). The UMAP step is the one that pays on both.
 
 # %%
 # Which digits end up together

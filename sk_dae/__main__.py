@@ -17,7 +17,7 @@ proportional cost.
 The MNIST clustering budget (``--preset mnist-cluster``): all 70,000 digits (``--fit-on
 all``: models are fitted on, and clusterings scored on, the training and test splits
 together, the deep clustering protocol), width 10, the encoder of
-:data:`sk_dae.clustering.CLUSTERING_DAE_PARAMS` ((500, 500, 2000), masking noise 0.2,
+sk_dae.clustering.CLUSTERING_DAE_PARAMS ((500, 500, 2000), masking noise 0.2,
 20 epochs of batches of 256, Adam at 1e-3), then KMeans on the codes, on standardized
 and on L2-normalized codes, and on a UMAP embedding of the codes (when umap-learn is
 installed): about 13 minutes on 2 idle cores, of which the pipeline (DAE fit, UMAP,

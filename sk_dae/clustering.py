@@ -146,7 +146,7 @@ def make_clustering_pipeline(
         Seed of the autoencoder, the embedding and KMeans.
     **dae_params
         Parameters of :class:`~sk_dae.DenoisingAutoencoder`; those not given come from
-        :data:`CLUSTERING_DAE_PARAMS` (a (500, 500, 2000) encoder, masking noise 0.2,
+        ``sk_dae.clustering.CLUSTERING_DAE_PARAMS`` (a (500, 500, 2000) encoder, masking noise 0.2,
         20 epochs).
 
     Returns
