@@ -292,7 +292,7 @@ def main(argv=None):
     try:
         if args.command == "compare":
             run_compare(args)
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, ImportError, OSError) as exc:
         parser.exit(2, f"sk-dae: error: {exc}\n")
     return 0
 

@@ -85,7 +85,7 @@ def test_umap_recipe_is_seeded_and_beats_raw_codes(digits):
     assert clustering_accuracy(y, labels) > 0.8
 
 
-def test_missing_umap_is_a_clear_import_error(monkeypatch):
+def test_missing_umap_is_a_clear_import_error(monkeypatch, capsys):
     monkeypatch.setattr(clustering, "umap_available", lambda: False)
     with pytest.raises(ImportError, match=r"sk-dae\[cluster\]"):
         make_clustering_pipeline(embedding="umap")
@@ -94,6 +94,13 @@ def test_missing_umap_is_a_clear_import_error(monkeypatch):
 
     with pytest.raises(ImportError, match="umap-learn"):
         _compare.compare(load_digits(), widths=(2,), embeddings=("umap",), progress=False)
+    # The command line says so in one line, no traceback.
+    from sk_dae.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--embeddings", "umap", "--quiet", "--no-figures"])
+    assert info.value.code == 2
+    assert "umap-learn" in capsys.readouterr().err
     # Without umap-learn, compare() leaves the UMAP rows out by default.
     monkeypatch.setattr(_compare, "umap_available", lambda: False)
     result = _compare.compare(
