@@ -30,7 +30,7 @@ from sklearn.utils import Bunch
 
 from ._estimator import DenoisingAutoencoder
 from ._noise import NOISE_KINDS, Corruptor
-from .clustering import make_embedding, umap_available
+from .clustering import _require_umap, make_embedding, umap_available
 from .metrics import clustering_accuracy, psnr
 
 #: Corruptions of the test images that every model is asked to undo (kind: level).
@@ -149,7 +149,7 @@ def compare(
                 f"unknown embedding {kind!r}; expected some of {sorted(EMBEDDING_METHODS)}."
             )
     if "umap" in embeddings:
-        make_embedding("umap")  # fail now, not after the first fits, without umap-learn
+        _require_umap()  # fail now, not after the first fits
     params = dict(DIGITS_DAE_PARAMS if dae_params is None else dae_params)
     eval_noise = dict(EVAL_NOISE if eval_noise is None else eval_noise)
     for kind in eval_noise:
@@ -197,18 +197,18 @@ def compare(
         row.update(method=method, width=width, **values)
         return row
 
-    def scores(method, width, model, *, reconstruct, fit_s, transform_s):
+    def scores(method, width, model, codes_test, *, reconstruct, fit_s, transform_s):
+        """The row of a fitted model whose test codes are ``codes_test``; also returns the
+        codes of the clustered rows (None without labels)."""
         row = new_row(method, width, fit_s=fit_s, transform_s=transform_s)
         row["mse_clean"] = float(np.mean((reconstruct(X_test) - X_test) ** 2))
         for kind, X_noisy in noisy.items():
             row[f"psnr_{kind}"] = psnr(X_test, reconstruct(X_noisy), data_range=data_range)
         codes_cluster = None
         if labelled:
-            codes_cluster = model.transform(X_cluster)
+            codes_cluster = codes_test if fit_on == "train" else model.transform(X_cluster)
             row.update(cluster(method, width, codes_cluster))
-            row["probe_acc"] = linear_probe(
-                model.transform(X_train), y_train, model.transform(X_test), y_test
-            )
+            row["probe_acc"] = linear_probe(model.transform(X_train), y_train, codes_test, y_test)
         return row, codes_cluster
 
     rows, daes, pcas, cluster_labels = [], {}, {}, {}
@@ -232,12 +232,13 @@ def compare(
             bar.set_postfix_str(f"PCA width {width}")
             pca = PCA(n_components=width, random_state=random_state)
             fit_s = _timed(pca.fit, X_fit)[1]
-            transform_s = _timed(pca.transform, X_test)[1]
+            codes_test, transform_s = _timed(pca.transform, X_test)
             pcas[width] = pca
             row, _ = scores(
                 "PCA",
                 width,
                 pca,
+                codes_test,
                 reconstruct=lambda X, pca=pca: pca.inverse_transform(pca.transform(X)),
                 fit_s=fit_s,
                 transform_s=transform_s,
@@ -253,10 +254,16 @@ def compare(
                 **params,
             )
             fit_s = _timed(dae.fit, X_fit)[1]
-            transform_s = _timed(dae.transform, X_test)[1]
+            codes_test, transform_s = _timed(dae.transform, X_test)
             daes[width] = dae
             row, codes_cluster = scores(
-                "DAE", width, dae, reconstruct=dae.reconstruct, fit_s=fit_s, transform_s=transform_s
+                "DAE",
+                width,
+                dae,
+                codes_test,
+                reconstruct=dae.reconstruct,
+                fit_s=fit_s,
+                transform_s=transform_s,
             )
             rows.append(row)
             bar.update()
@@ -456,9 +463,8 @@ def write_figures(result, output, *, n_images=10, dpi=80):
 
     if result.cluster_labels:
         # The best clustering of any codes (the raw input is the baseline, not a candidate).
-        candidates = [row for row in rows if (row["method"], row["width"]) in result.cluster_labels]
         best = max(
-            (row for row in candidates if row["method"] != "input"),
+            (row for row in rows if row["method"] != "input" and not _isnan(row["kmeans_acc"])),
             key=lambda row: row["kmeans_acc"],
         )
         labels = result.cluster_labels[best["method"], best["width"]]

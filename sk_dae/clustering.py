@@ -29,7 +29,7 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 
 from ._estimator import DenoisingAutoencoder
 
-__all__ = ["make_clustering_pipeline", "make_embedding"]
+__all__ = ["make_clustering_pipeline", "make_embedding", "umap_available"]
 
 #: Parameters of the autoencoder of the clustering recipe: the encoder of the DEC family
 #: (Xie et al., 2016) trained to undo masking noise. Pass other values to
@@ -51,8 +51,29 @@ UMAP_DEFAULTS = {"n_neighbors": 20, "min_dist": 0.0, "metric": "euclidean"}
 
 
 def umap_available():
-    """Whether ``umap-learn`` can be imported (without importing it)."""
+    """Whether ``umap-learn`` can be imported, checked without importing it.
+
+    Returns
+    -------
+    available : bool
+        True when ``make_embedding("umap")`` can build its step.
+
+    Examples
+    --------
+    >>> from sk_dae.clustering import make_embedding, umap_available
+    >>> kind = "umap" if umap_available() else "normalize"
+    >>> step = make_embedding(kind, random_state=0)
+    """
     return importlib.util.find_spec("umap") is not None
+
+
+def _require_umap():
+    """Raise an ImportError that says how to install umap-learn, if it is missing."""
+    if not umap_available():
+        raise ImportError(
+            "The 'umap' embedding needs umap-learn: pip install \"sk-dae[cluster]\" "
+            "(or pip install umap-learn), or use embedding='normalize'."
+        )
 
 
 def make_embedding(kind="normalize", *, n_components=10, random_state=None, **params):
@@ -97,11 +118,7 @@ def make_embedding(kind="normalize", *, n_components=10, random_state=None, **pa
             raise TypeError(f"kind='none' takes no parameters; got {sorted(params)}.")
         return "passthrough"
     if kind == "umap":
-        if not umap_available():
-            raise ImportError(
-                "The 'umap' embedding needs umap-learn: pip install \"sk-dae[cluster]\" "
-                "(or pip install umap-learn), or use embedding='normalize'."
-            )
+        _require_umap()
         import umap
 
         params = {**UMAP_DEFAULTS, "n_components": n_components, **params}
