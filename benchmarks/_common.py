@@ -157,6 +157,13 @@ def machine_line():
     )
 
 
+def write_output(text, path):
+    """Write a script's report to ``path`` (its ``--output``), if one was given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+
 def table(header, rows):
     """A Markdown table (reST-compatible grid is made by the docs from the same rows)."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

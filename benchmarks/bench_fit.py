@@ -31,6 +31,7 @@ from _common import (
     mirrored,
     set_threads,
     table,
+    write_output,
 )
 
 from sk_dae import DenoisingAutoencoder
@@ -302,9 +303,7 @@ def main(argv=None):
             ]
             print("\n".join(lines[-7:]), flush=True)
     text = "\n".join(lines)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+    write_output(text, args.output)
     return text
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 import torch
-from _common import base_parser, machine_line, median, set_threads, table
+from _common import base_parser, machine_line, median, set_threads, table, write_output
 from torch.nn import functional as F
 
 from sk_dae._network import build_autoencoder
@@ -87,9 +87,7 @@ def main(argv=None):
         ]
     )
     print(text, flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+    write_output(text, args.output)
     return text
 
 

@@ -20,7 +20,7 @@ import warnings
 import joblib
 import numpy as np
 import torch
-from _common import base_parser, load_data, machine_line, median, table
+from _common import base_parser, load_data, machine_line, median, table, write_output
 from sklearn.model_selection import GridSearchCV
 
 from sk_dae import DenoisingAutoencoder
@@ -98,9 +98,7 @@ def main(argv=None):
         ]
     text = "\n".join(lines)
     print(text, flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+    write_output(text, args.output)
     return text
 
 

@@ -30,6 +30,7 @@ from _common import (
     median,
     set_threads,
     table,
+    write_output,
 )
 from sklearn.decomposition import PCA
 
@@ -155,9 +156,7 @@ def main(argv=None):
         ]
         print("\n".join(lines[-5:]), flush=True)
     text = "\n".join(lines)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+    write_output(text, args.output)
     return text
 
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import warnings
 
-from _common import HandWrittenLoop, base_parser, load_data, machine_line, mirrored, set_threads
+from _common import (
+    HandWrittenLoop,
+    base_parser,
+    load_data,
+    machine_line,
+    mirrored,
+    set_threads,
+    write_output,
+)
 from torch.profiler import ProfilerActivity, profile
 
 from sk_dae import DenoisingAutoencoder
@@ -62,9 +70,7 @@ def main(argv=None):
         ]
     text = "\n".join(lines)
     print(text, flush=True)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text + "\n")
+    write_output(text, args.output)
     return text
 
 
