@@ -9,7 +9,8 @@ to [0, 1]. Each repetition is a fresh fit of ``--epochs`` epochs (setup included
 reported per epoch; both wall-clock and process CPU seconds are recorded, because the
 machine these figures come from is shared. Full run (the docs' table)::
 
-    python benchmarks/bench_fit.py --threads 2 --output benchmarks/results/fit.md
+    python benchmarks/bench_fit.py --threads 2 --repeats 3 \
+        --output benchmarks/results/fit_threads2_idle.md
 
 Smoke run: ``python benchmarks/bench_fit.py --quick``.
 """

@@ -4,7 +4,8 @@ for-loop and foreach Adam), zero_grad, forward+backward, noise, one matrix produ
 
 Full run::
 
-    python benchmarks/bench_ops.py --threads 1 --batch-size 50 --output benchmarks/results/ops.md
+    python benchmarks/bench_ops.py --threads 1 --batch-size 50 \
+        --output benchmarks/results/ops_b50.md
 
 Smoke run: ``python benchmarks/bench_ops.py --quick``.
 """

@@ -9,7 +9,8 @@ file-backed pages do not count: the OS can drop them), sampled every 5 ms. Then 
 trains one epoch on the float32 memmap and on a uint8 memmap of the same rows, to show
 how many copies of the training set it makes. Full run (the docs' table)::
 
-    python benchmarks/bench_transform.py --threads 1 --output benchmarks/results/transform.md
+    python benchmarks/bench_transform.py --threads 2 --repeats 2 --fit-rows 50000 \
+        --output benchmarks/results/transform_idle.md
 
 Smoke run: ``python benchmarks/bench_transform.py --quick``.
 """

@@ -3,7 +3,8 @@ the hand-written loop, on the same rows, network (784-128-32 mirrored), noise an
 
 Full run (the docs' profile)::
 
-    python benchmarks/profile_epoch.py --threads 1 --n-samples 3000 --batch-size 50
+    python benchmarks/profile_epoch.py --threads 1 --n-samples 3000 --batch-size 50 \
+        --output benchmarks/results/profile_b50.txt
 
 Smoke run: ``python benchmarks/profile_epoch.py --quick``.
 """
