@@ -1,7 +1,8 @@
 """sk-dae: a scikit-learn compatible denoising autoencoder on PyTorch."""
 
-from ._estimator import DenoisingAutoencoder, InconsistentVersionWarning
+from ._estimator import DenoisingAutoencoder
 from ._network import Autoencoder
+from ._persistence import InconsistentVersionWarning
 from ._version import __version__
 
 __all__ = ["Autoencoder", "DenoisingAutoencoder", "InconsistentVersionWarning", "__version__"]

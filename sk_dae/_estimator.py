@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import warnings
+import weakref
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,59 +25,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _threads
+from . import _persistence, _threads
+from ._data import batch_size_for, corrupt_array, map_batches, training_tensors
 from ._network import ACTIVATIONS, Autoencoder, build_autoencoder
 from ._noise import NOISE_KINDS, Corruptor
 from ._training import (
     TrainingDivergedError,
-    as_tensor,
     make_optimizer,
-    map_batches,
+    progress_bar,
+    row_mse,
     train,
 )
-from ._version import __version__
-
-_INFERENCE_BATCH_SIZE = 4096
-
-
-class InconsistentVersionWarning(UserWarning):
-    """A pickled model is loaded by a version of sk_dae other than the one that saved it.
-
-    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load`, a model
-    saved by another version of sk_dae. The model may load and still give different or
-    invalid results; refit it, or use the version that saved it.
-
-    Parameters
-    ----------
-    original_version : str
-        The sk_dae version that saved the model.
-    current_version : str
-        The sk_dae version loading it.
-
-    Examples
-    --------
-    >>> import pickle
-    >>> import warnings
-    >>> from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning
-    >>> data = pickle.dumps(DenoisingAutoencoder(n_components=2))
-    >>> with warnings.catch_warnings():
-    ...     # Refuse models saved by another version instead of warning.
-    ...     warnings.simplefilter("error", InconsistentVersionWarning)
-    ...     model = pickle.loads(data)
-    >>> model.n_components
-    2
-    """
-
-    def __init__(self, *, original_version, current_version):
-        self.original_version = original_version
-        self.current_version = current_version
-
-    def __str__(self):
-        return (
-            f"This DenoisingAutoencoder was saved with sk_dae {self.original_version} and is "
-            f"loaded with sk_dae {self.current_version}. This might lead to breaking code or "
-            "invalid results. Use at your own risk."
-        )
 
 
 class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -394,21 +354,37 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return self._fit(X, incremental=True)
 
     def _fit(self, X, *, incremental):
-        # Everything fit changes is set on a snapshot's success only: a failing fit leaves
-        # an already fitted model exactly as it was.
+        # The stages below change nothing of self until _store, except validate_data's
+        # feature bookkeeping: a failing fit leaves a fitted model exactly as it was.
         snapshot = self.__dict__.copy()
         try:
             with _threads.limit(self.n_threads):
-                return self._fit_unsafe(X, incremental=incremental)
+                continuing = hasattr(self, "module_") and (incremental or self.warm_start)
+                hidden, device = self._check_params()
+                X, data_range = self._check_input(X, continuing, incremental)
+                run = self._start_run(X.shape[1], data_range, hidden, device, continuing)
+                run.generator = self._noise_generator(run, incremental)
+                self._add_training_data(run, X, incremental)
+                result = self._train(run, incremental, data_range)
+                self._store(run, result, continuing)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        self._warn_if_unfinished(result, incremental)
+        return self
 
-    def _fit_unsafe(self, X, *, incremental):
-        continuing = hasattr(self, "module_") and (incremental or self.warm_start)
-        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        device = _resolve_device(self.device)
+    def _check_params(self):
+        """The parameters that the constraints cannot check: hidden sizes and device."""
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
+                f"got {self.noise_level}."
+            )
+        return _check_hidden_layer_sizes(self.hidden_layer_sizes), _resolve_device(self.device)
+
+    def _check_input(self, X, continuing, incremental):
+        """Validated ``X`` (float32 unless it is float64) and its ``(min, max)``."""
         _refuse_featureless(self, X)
         X = validate_data(
             self,
@@ -419,50 +395,32 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             dtype=[np.float32, np.float64],
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
         )
+        low, high = float(X.min()), float(X.max())
         float32_max = float(np.finfo(np.float32).max)
-        if X.size and max(-float(X.min()), float(X.max())) > float32_max:
+        if max(-low, high) > float32_max:
             raise ValueError(
-                f"X holds values up to {max(-float(X.min()), float(X.max())):.4g} in "
-                f"magnitude, beyond the float32 range ({float32_max:.4g}) the network trains "
-                "in. Scale X, e.g. with StandardScaler."
+                f"X holds values up to {max(-low, high):.4g} in magnitude, beyond the "
+                f"float32 range ({float32_max:.4g}) the network trains in. Scale X, e.g. "
+                "with StandardScaler."
             )
-        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
-            raise ValueError(
-                f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
-                f"got {self.noise_level}."
-            )
+        return X, (low, high)
 
-        if continuing:
-            if self.module_.widths[-1] != self.n_components or tuple(
-                self.module_.widths[1:-1]
-            ) != tuple(hidden):
-                raise ValueError(
-                    "warm_start and partial_fit continue the fitted network, whose shape "
-                    f"({self.module_.widths}) does not match n_components="
-                    f"{self.n_components} and hidden_layer_sizes={hidden}. Set "
-                    "warm_start=False to train a new network."
-                )
-            data_min, data_max = self.data_min_, self.data_max_
-            output_activation = self.output_activation_
-            loss_curve = list(self.loss_curve_)
-            n_iter, t = self.n_iter_, self.t_
-        else:
-            data_min, data_max = float(X.min()), float(X.max())
-            output_activation = self._resolve_output_activation(data_min, data_max)
-            loss_curve, n_iter, t = [], 0, 0
-        if self.loss == "bce" and (data_min < 0 or data_max > 1):
-            raise ValueError(
-                "loss='bce' needs data in [0, 1]; the training data range over "
-                f"[{data_min:.4g}, {data_max:.4g}]. Scale the data (e.g. MinMaxScaler) "
-                "or use loss='mse'."
-            )
-
+    def _start_run(self, n_features, data_range, hidden, device, continuing):
+        """A new network and optimizer, or the fitted ones continued, as a :class:`_Run`."""
         init_seed, noise_seed, split_seed = _seeds(self.random_state)
         if continuing:
-            module = copy.deepcopy(self.module_).to(device)
+            self._check_same_architecture(hidden)
+            run = _Run(
+                module=copy.deepcopy(self.module_).to(device),
+                device=device,
+                data_range=(self.data_min_, self.data_max_),
+                output_activation=self.output_activation_,
+                seeds=(noise_seed, split_seed),
+            )
         else:
+            output_activation = self._resolve_output_activation(*data_range)
             module = build_autoencoder(
-                X.shape[1],
+                n_features,
                 self.n_components,
                 hidden,
                 seed=init_seed,
@@ -471,92 +429,137 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 tied_weights=self.tied_weights,
                 batch_norm=self.batch_norm,
                 dropout=self.dropout,
-            ).to(device)
+            )
+            run = _Run(
+                module.to(device), device, data_range, output_activation, (noise_seed, split_seed)
+            )
+        self._check_loss_fits(*run.data_range)
+        run.optimizer = self._optimizer_for(run.module, continuing)
+        run.corruptor = self._corruptor(run.output_activation, *run.data_range)
+        return run
+
+    def _noise_generator(self, run, incremental):
+        """partial_fit continues the noise stream; every fit starts it from the seed."""
+        previous = getattr(self, "_generator", None)
+        if incremental and previous is not None:
+            return previous
+        return torch.Generator(device=run.device).manual_seed(run.seeds[0])
+
+    def _check_same_architecture(self, hidden):
+        widths = self.module_.widths
+        if widths[-1] != self.n_components or tuple(widths[1:-1]) != tuple(hidden):
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, whose shape "
+                f"({widths}) does not match n_components={self.n_components} and "
+                f"hidden_layer_sizes={hidden}. Set warm_start=False to train a new network."
+            )
+
+    def _check_loss_fits(self, data_min, data_max):
+        if self.loss == "bce" and (data_min < 0 or data_max > 1):
+            raise ValueError(
+                "loss='bce' needs data in [0, 1]; the training data range over "
+                f"[{data_min:.4g}, {data_max:.4g}]. Scale the data (e.g. MinMaxScaler) "
+                "or use loss='mse'."
+            )
+
+    def _optimizer_for(self, module, continuing):
         optimizer = make_optimizer(
             module, self.optimizer, self.learning_rate_init, weight_decay=self.alpha
         )
-        previous_optimizer = getattr(self, "_optimizer", None)
-        if continuing and previous_optimizer is not None:
+        previous = getattr(self, "_optimizer", None)
+        if continuing and previous is not None:
             # A deep copy: load_state_dict keeps the very tensors it is given, so without
             # it a diverging warm start would poison the fitted model's optimizer state.
-            optimizer.load_state_dict(copy.deepcopy(previous_optimizer.state_dict()))
+            optimizer.load_state_dict(copy.deepcopy(previous.state_dict()))
             for group in optimizer.param_groups:
                 group["lr"] = self.learning_rate_init
+        return optimizer
 
-        if incremental and getattr(self, "_generator", None) is not None:
-            generator = self._generator
-        else:
-            generator = torch.Generator(device=device).manual_seed(noise_seed)
-
-        X_train, X_val = X, None
-        if self.early_stopping and not incremental:
-            X_train, X_val = _split(X, self.validation_fraction, split_seed)
-        data = as_tensor(X_train).to(device)
-        val = as_tensor(X_val).to(device) if X_val is not None else None
-
-        corruptor = Corruptor(
+    def _corruptor(self, output_activation, data_min, data_max):
+        """The training corruption: Gaussian noise is clipped to the data's range when
+        the output is a sigmoid."""
+        return Corruptor(
             self.noise,
             self.noise_level,
             low=data_min,
             high=data_max,
             clip=output_activation == "sigmoid",
         )
-        batch_size = self._batch_size(data.shape[0])
-        if self.batch_norm and batch_size < 2:
+
+    def _add_training_data(self, run, X, incremental):
+        """The training (and, with early stopping, validation) tensors and batch size."""
+        fraction = self.validation_fraction if self.early_stopping and not incremental else None
+        run.X_train, run.X_val = training_tensors(
+            X, device=run.device, validation_fraction=fraction, seed=run.seeds[1]
+        )
+        run.batch_size = batch_size_for(self.batch_size, run.X_train.shape[0])
+        if self.batch_norm and run.batch_size < 2:
             raise ValueError(
                 "batch_norm=True needs at least 2 rows per batch to compute batch "
-                f"statistics; got batch_size={self.batch_size} and {data.shape[0]} training "
-                "row(s). Use more rows, a larger batch_size, or batch_norm=False."
+                f"statistics; got batch_size={self.batch_size} and {run.X_train.shape[0]} "
+                "training row(s). Use more rows, a larger batch_size, or batch_norm=False."
             )
-        with _progress(self, 1 if incremental else self.max_iter) as progress:
+
+    def _train(self, run, incremental, data_range):
+        max_iter = 1 if incremental else self.max_iter
+        with progress_bar(bool(self.verbose), max_iter) as progress:
             try:
                 result = train(
-                    module,
-                    data,
-                    optimizer=optimizer,
-                    corruptor=corruptor,
-                    generator=generator,
+                    run.module,
+                    run.X_train,
+                    optimizer=run.optimizer,
+                    corruptor=run.corruptor,
+                    generator=run.generator,
                     loss=self.loss,
-                    batch_size=batch_size,
-                    max_iter=1 if incremental else self.max_iter,
+                    batch_size=run.batch_size,
+                    max_iter=max_iter,
                     shuffle=self.shuffle,
                     tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change,
-                    X_val=val,
+                    X_val=run.X_val,
                     l1=self.l1,
                     check_convergence=not incremental,
                     progress=progress,
                 )
             except TrainingDivergedError as exc:
+                low, high = data_range
                 raise ValueError(
                     f"Training diverged: {exc}. The learning rate may be too large "
                     f"(learning_rate_init={self.learning_rate_init}) or the data badly "
-                    f"scaled (values range over [{X.min():.4g}, {X.max():.4g}]); try a "
+                    f"scaled (values range over [{low:.4g}, {high:.4g}]); try a "
                     "smaller learning_rate_init or standardize X (e.g. StandardScaler)."
                 ) from None
         if result.interrupted and result.n_iter == 0:
             # Interrupted before one epoch completed: there are no weights worth keeping,
             # so the interrupt goes on and _fit restores the model as it was.
             raise KeyboardInterrupt
+        return result
 
-        self.module_ = module
-        self._optimizer = optimizer
-        self._generator = generator
+    def _store(self, run, result, continuing):
+        """Set the fitted attributes from the run and its result."""
+        loss_curve, n_iter, t = [], 0, 0
+        if continuing:
+            loss_curve, n_iter, t = list(self.loss_curve_), self.n_iter_, self.t_
+        self.module_ = run.module
+        self._optimizer = run.optimizer
+        self._generator = run.generator
         self._n_features_out = self.n_components
-        self.device_ = device
-        self.output_activation_ = output_activation
-        self.data_min_, self.data_max_ = data_min, data_max
+        self.device_ = run.device
+        self.output_activation_ = run.output_activation
+        self.data_min_, self.data_max_ = run.data_range
         self.loss_curve_ = loss_curve + result.loss_curve
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
         self.best_loss_ = min(self.loss_curve_)
-        if X_val is not None:
+        if run.X_val is not None:
             self.validation_scores_ = result.validation_scores
             self.best_validation_score_ = result.best_validation_score
         elif not continuing:
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
+    def _warn_if_unfinished(self, result, incremental):
+        # stacklevel: here, _fit, fit or partial_fit, sklearn's _fit_context, the caller.
         if result.interrupted:
             warnings.warn(
                 f"Training was interrupted after {result.n_iter} complete epoch(s) of this "
@@ -572,7 +575,6 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        return self
 
     def _resolve_output_activation(self, data_min, data_max):
         in_unit_range = data_min >= 0 and data_max <= 1
@@ -588,29 +590,21 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             raise ValueError("loss='bce' needs output_activation='sigmoid' (or 'auto').")
         return self.output_activation
 
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(256, n_samples)
-        return min(self.batch_size, n_samples)
-
     # ------------------------------------------------------------------ inference
 
     def _map(self, method, X):
         """Run ``method(module, batch)`` over ``X`` in batches, in the dtype of ``X``.
 
-        float64 input is computed in float64 (a float64 copy of the network), so results
-        do not depend on how rows are batched beyond float64 rounding.
+        float64 input is computed in float64 (a float64 copy of the network, made once per
+        fitted network), so results do not depend on how rows are batched beyond float64
+        rounding.
         """
         module = self.module_
         if X.dtype == np.float64:
-            module = copy.deepcopy(module).double()
+            module = _float64_copy(module)
         with _threads.limit(self.n_threads):
             out = map_batches(
-                lambda batch: method(module, batch),
-                X,
-                batch_size=_INFERENCE_BATCH_SIZE,
-                device=self.device_,
-                dtype=X.dtype,
+                lambda batch: method(module, batch), X, device=self.device_, dtype=X.dtype
             )
         if not np.isfinite(out).all():
             raise ValueError(
@@ -699,11 +693,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ``-mean((x - D(E(x)))**2)`` per row.
         """
         X = self._validate_X(X)
-
-        def neg_error(module, batch):
-            return -((module(batch) - batch) ** 2).mean(dim=1)
-
-        return self._map(neg_error, X)
+        return -self._map(row_mse, X)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error of clean ``X`` (higher is better).
@@ -741,22 +731,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             A corrupted copy of ``X``; ``X`` itself is left unchanged.
         """
         X = self._validate_X(X)
-        corruptor = Corruptor(
-            self.noise,
-            self.noise_level,
-            low=self.data_min_,
-            high=self.data_max_,
-            clip=self.output_activation_ == "sigmoid",
-        )
-        generator = torch.Generator().manual_seed(_seeds(random_state)[1])
+        corruptor = self._corruptor(self.output_activation_, self.data_min_, self.data_max_)
         with _threads.limit(self.n_threads):
-            return map_batches(
-                lambda batch: corruptor(batch, generator, reuse_buffer=False),
-                X,
-                batch_size=_INFERENCE_BATCH_SIZE,
-                device="cpu",
-                dtype=X.dtype,
-            )
+            return corrupt_array(X, corruptor, _seeds(random_state)[1], dtype=X.dtype)
 
     def summary(self):
         """The network's layers, output shapes and parameter counts, as printable text.
@@ -808,9 +785,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         >>> np.array_equal(loaded.transform(X), dae.transform(X))
         True
         """
-        from ._persistence import save
-
-        save(self, path)
+        _persistence.save(self, path)
 
     @classmethod
     def load(cls, path):
@@ -851,9 +826,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ...     DenoisingAutoencoder.load(path)
         DenoisingAutoencoder(hidden_layer_sizes=(32,), n_components=3)
         """
-        from ._persistence import load
-
-        return load(path, cls)
+        return _persistence.load(path, cls)
 
     # ------------------------------------------------------------------ sklearn glue
 
@@ -863,68 +836,42 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        module = state.pop("module_", None)
-        optimizer = state.pop("_optimizer", None)
-        generator = state.pop("_generator", None)
-        if module is not None:
-            state["_module_spec"] = module.spec()
-            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-            state["device_"] = str(state["device_"])
-        # partial_fit continues the optimizer and the noise stream; models travel by pickle
-        # between calls (dask_ml's Incremental, joblib), so their state travels too.
-        if optimizer is not None:
-            optimizer_state = optimizer.state_dict()
-            optimizer_state["state"] = {
-                index: {k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in s.items()}
-                for index, s in optimizer_state["state"].items()
-            }
-            state["_optimizer_state"] = optimizer_state
-        if generator is not None:
-            state["_generator_state"] = generator.get_state()
-        state["_sk_dae_version"] = __version__
-        return state
+        return _persistence.portable_state(super().__getstate__())
 
     def __setstate__(self, state):
-        state = dict(state)
-        saved_version = state.pop("_sk_dae_version", "pre-0.1")
-        if saved_version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(
-                    original_version=saved_version, current_version=__version__
-                ),
-                stacklevel=2,
-            )
-        spec = state.pop("_module_spec", None)
-        module_state = state.pop("_module_state", None)
-        optimizer_state = state.pop("_optimizer_state", None)
-        generator_state = state.pop("_generator_state", None)
-        if spec is not None:
-            saved_device = torch.device(state["device_"])
-            device = saved_device
-            if device.type == "cuda" and not torch.cuda.is_available():
-                device = torch.device("cpu")
-            module = build_autoencoder(**spec, seed=0)
-            module.load_state_dict(module_state)
-            state["module_"] = module.to(device).eval()
-            state["device_"] = device
-            if optimizer_state is not None:
-                optimizer = make_optimizer(
-                    state["module_"],
-                    state["optimizer"],
-                    state["learning_rate_init"],
-                    weight_decay=state["alpha"],
-                )
-                optimizer.load_state_dict(optimizer_state)
-                state["_optimizer"] = optimizer
-            # A CUDA generator's state does not fit a CPU generator: a model moved off
-            # the GPU draws new noise from random_state on its next partial_fit.
-            if generator_state is not None and device.type == saved_device.type:
-                generator = torch.Generator(device=device)
-                generator.set_state(generator_state)
-                state["_generator"] = generator
-        super().__setstate__(state)
+        super().__setstate__(_persistence.live_state(state, stacklevel=2))
+
+
+@dataclass
+class _Run:
+    """What one fit trains: the network on its device, the optimizer, the noise and the
+    data, as the stages of :meth:`DenoisingAutoencoder._fit` assemble them."""
+
+    module: Autoencoder
+    device: torch.device
+    data_range: tuple
+    output_activation: str
+    seeds: tuple  # (noise, validation split)
+    optimizer: torch.optim.Optimizer = None
+    generator: torch.Generator = None
+    corruptor: Corruptor = None
+    X_train: torch.Tensor = None
+    X_val: torch.Tensor = None
+    batch_size: int = None
+
+
+# Float64 copies of fitted networks, for float64 input; dropped with the network.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+
+
+def _float64_copy(module):
+    """A float64 copy of ``module``, made again only if its weights changed in place."""
+    versions = tuple(t._version for t in module.state_dict().values())
+    cached = _FLOAT64_COPIES.get(module)
+    if cached is None or cached[0] != versions:
+        cached = (versions, copy.deepcopy(module).double())
+        _FLOAT64_COPIES[module] = cached
+    return cached[1]
 
 
 def _refuse_featureless(estimator, X):
@@ -986,40 +933,3 @@ def _seeds(random_state):
         int(s)
         for s in np.random.SeedSequence(entropy).generate_state(3, dtype=np.uint64) >> np.uint64(1)
     ]
-
-
-def _split(X, fraction, seed):
-    n_samples = X.shape[0]
-    n_val = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
-    order = np.random.default_rng(seed).permutation(n_samples)
-    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
-
-
-class _progress:
-    """A tqdm bar over epochs when ``verbose``; yields the per-epoch callback."""
-
-    def __init__(self, estimator, total):
-        self.enabled = bool(estimator.verbose)
-        self.total = total
-        self.bar = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=self.total, desc="DenoisingAutoencoder", unit="epoch")
-
-        def update(epoch, loss, score):
-            postfix = {"loss": f"{loss:.4g}"}
-            if score is not None:
-                postfix["val_mse"] = f"{-score:.4g}"
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
-
-        return update
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-        return False

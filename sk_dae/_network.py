@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -234,12 +232,7 @@ def init_weights(module, seed):
     with torch.no_grad():
         for layer in module.modules():
             if isinstance(layer, nn.Linear):
-                fan_in, fan_out = layer.in_features, layer.out_features
-                bound = math.sqrt(6.0 / (fan_in + fan_out))
-                weight = torch.empty(layer.weight.shape).uniform_(
-                    -bound, bound, generator=generator
-                )
-                layer.weight.copy_(weight)
+                nn.init.xavier_uniform_(layer.weight, generator=generator)
                 layer.bias.zero_()
             elif isinstance(layer, TiedLinear):
                 layer.bias.zero_()

@@ -2,8 +2,8 @@
 
 Every function here works on torch tensors, draws its randomness from an explicit
 ``torch.Generator`` and knows nothing of scikit-learn. A :class:`Corruptor` holds the
-settings of one noise process and a reusable buffer, so that corrupting a batch in the
-training loop allocates nothing after the first call.
+settings of one noise process and reusable buffers, so that corrupting a batch of the same
+shape in the training loop allocates nothing after the first call.
 """
 
 from __future__ import annotations
@@ -33,15 +33,24 @@ def masking_noise(x, fraction, generator, *, out=None):
     return out
 
 
-def salt_and_pepper_noise(x, fraction, generator, *, low, high, out=None):
-    """Return ``x`` with a ``fraction`` of entries set to ``low`` or ``high`` (half each)."""
-    u = torch.empty_like(x).uniform_(0.0, 1.0, generator=generator)
+def salt_and_pepper_noise(x, fraction, generator, *, low, high, out=None, scratch=None):
+    """Return ``x`` with a ``fraction`` of entries set to ``low`` or ``high`` (half each).
+
+    ``scratch``, a ``(uniform, mask)`` pair of float and bool tensors shaped like ``x``,
+    is reused for the draws when given, so that the call allocates nothing.
+    """
+    uniform, mask = scratch if scratch is not None else _scratch_like(x)
+    uniform.uniform_(0.0, 1.0, generator=generator)
     out = _buffer_like(x, out)
     out.copy_(x)
-    pepper = u < fraction / 2
-    out.masked_fill_(pepper, low)
-    out.masked_fill_((u < fraction) & ~pepper, high)
+    # u < fraction gets the salt, then the pepper overwrites u < fraction / 2.
+    out.masked_fill_(torch.lt(uniform, fraction, out=mask), high)
+    out.masked_fill_(torch.lt(uniform, fraction / 2, out=mask), low)
     return out
+
+
+def _scratch_like(x):
+    return torch.empty_like(x), torch.empty_like(x, dtype=torch.bool)
 
 
 def _buffer_like(x, out):
@@ -51,7 +60,7 @@ def _buffer_like(x, out):
 
 
 class Corruptor:
-    """One corruption process with its parameters and a reusable output buffer.
+    """One corruption process with its parameters and reusable buffers.
 
     Parameters
     ----------
@@ -75,6 +84,7 @@ class Corruptor:
         self.high = float(high)
         self.clip = bool(clip)
         self._buffer = None
+        self._scratch = None
 
     @property
     def is_identity(self):
@@ -92,8 +102,13 @@ class Corruptor:
         elif self.kind == "masking":
             out = masking_noise(x, self.level, generator, out=out)
         else:
+            scratch = None
+            if reuse_buffer:
+                if self._scratch is None or self._scratch[0].shape != x.shape:
+                    self._scratch = _scratch_like(x)
+                scratch = self._scratch
             out = salt_and_pepper_noise(
-                x, self.level, generator, low=self.low, high=self.high, out=out
+                x, self.level, generator, low=self.low, high=self.high, out=out, scratch=scratch
             )
         if reuse_buffer:
             self._buffer = out

@@ -1,4 +1,10 @@
-"""Safe persistence: one safetensors file that loading never executes.
+"""Persistence of a DenoisingAutoencoder: pickling, the safe file format, version checks.
+
+Pickle (``__getstate__``/``__setstate__`` delegate to :func:`portable_state` and
+:func:`live_state`) and :func:`save`/:func:`load` share one portable form of the fitted
+state: the network as its constructor arguments and a CPU ``state_dict``, the optimizer's
+state with CPU tensors, the noise generator's state and the sk_dae version. A model fitted
+on a GPU therefore opens on a CPU-only machine either way.
 
 pickle and joblib rebuild objects by running code named in the file, so a model file from
 an untrusted source can run anything on load. This module writes a
@@ -29,13 +35,10 @@ A standard safetensors file, readable by any safetensors reader:
       SHA-256 over the other metadata entries and every tensor's name, dtype, shape and
       bytes.
 
-JSON has no tuples, non-finite floats, arrays, dicts with integer keys or
-``RandomState`` objects; they are written as tagged objects (``{"__tuple__": [...]}``,
-``{"__float__": "inf"}``, ``{"__ndarray__": [...], "dtype": "<U3"}``,
-``{"__intdict__": [[0, ...], ...]}``, ``{"__RandomState__": [...]}``) and decoded back to
-plain data, never to arbitrary types. Tensors other than the network's (the optimizer's
-moments, the noise generator's state) are stored as tensors named ``sk_dae:<path>`` and
-referenced from the JSON as ``{"__tensor__": "sk_dae:<path>"}``.
+The JSON is written by :mod:`sk_dae._jsoncodec`: what JSON lacks (tuples, non-finite
+floats, arrays, ``RandomState``) as tagged objects that decode to plain data only. Tensors
+other than the network's (the optimizer's moments, the noise generator's state) are stored
+as tensors named ``sk_dae:<path>`` and referenced from the JSON.
 
 The checksum detects corruption and edits made without recomputing it; it is not a
 signature, so it cannot tell who wrote a file. What makes loading safe is that nothing in
@@ -50,22 +53,155 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
-import numpy as np
 import sklearn
 import torch
 
+from ._jsoncodec import TENSOR_PREFIX, Decoder, Encoder
+from ._network import build_autoencoder
+from ._training import make_optimizer
 from ._version import __version__
 
 FORMAT = "sk_dae.DenoisingAutoencoder"
 FORMAT_VERSION = 1
 
-# Entries of ``__getstate__`` that are not attributes of their own.
-_STATE_KEYS = ("_module_spec", "_module_state", "_sk_dae_version", "_sklearn_version")
+# Entries of the portable state that the file keeps outside the JSON attributes.
+_FILE_KEYS = ("_module_spec", "_module_state", "_sk_dae_version", "_sklearn_version")
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A pickled model is loaded by a version of sk_dae other than the one that saved it.
+
+    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load`, a model
+    saved by another version of sk_dae. The model may load and still give different or
+    invalid results; refit it, or use the version that saved it.
+
+    Parameters
+    ----------
+    original_version : str
+        The sk_dae version that saved the model.
+    current_version : str
+        The sk_dae version loading it.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> import warnings
+    >>> from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning
+    >>> data = pickle.dumps(DenoisingAutoencoder(n_components=2))
+    >>> with warnings.catch_warnings():
+    ...     # Refuse models saved by another version instead of warning.
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     model = pickle.loads(data)
+    >>> model.n_components
+    2
+    """
+
+    def __init__(self, *, original_version, current_version):
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self):
+        return (
+            f"This DenoisingAutoencoder was saved with sk_dae {self.original_version} and is "
+            f"loaded with sk_dae {self.current_version}. This might lead to breaking code or "
+            "invalid results. Use at your own risk."
+        )
+
+
+# -------------------------------------------------------------------- portable state
+
+
+def portable_state(state):
+    """``state`` (an estimator's ``__dict__``) with its torch objects as plain data.
+
+    The network becomes its constructor arguments (``_module_spec``) and a CPU
+    ``state_dict`` (``_module_state``); the optimizer its ``state_dict`` with CPU tensors;
+    the noise generator its state. partial_fit continues the optimizer and the noise
+    stream, and models travel by pickle between calls (dask_ml's Incremental, joblib), so
+    their state travels too.
+    """
+    state = dict(state)
+    module = state.pop("module_", None)
+    optimizer = state.pop("_optimizer", None)
+    generator = state.pop("_generator", None)
+    if module is not None:
+        state["_module_spec"] = module.spec()
+        state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        state["device_"] = str(state["device_"])
+    if optimizer is not None:
+        optimizer_state = optimizer.state_dict()
+        optimizer_state["state"] = {
+            index: {k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in s.items()}
+            for index, s in optimizer_state["state"].items()
+        }
+        state["_optimizer_state"] = optimizer_state
+    if generator is not None:
+        state["_generator_state"] = generator.get_state()
+    state["_sk_dae_version"] = __version__
+    return state
+
+
+def live_state(state, *, stacklevel=2):
+    """The inverse of :func:`portable_state`: the network, optimizer and generator rebuilt
+    on :func:`loadable_device`.
+
+    Warns with :class:`InconsistentVersionWarning` when another sk_dae version saved the
+    state; ``stacklevel`` is that of the caller, as for :func:`warnings.warn`.
+    """
+    state = dict(state)
+    saved_version = state.pop("_sk_dae_version", "pre-0.1")
+    if saved_version != __version__:
+        warnings.warn(
+            InconsistentVersionWarning(original_version=saved_version, current_version=__version__),
+            stacklevel=stacklevel + 1,
+        )
+    spec = state.pop("_module_spec", None)
+    module_state = state.pop("_module_state", None)
+    optimizer_state = state.pop("_optimizer_state", None)
+    generator_state = state.pop("_generator_state", None)
+    if spec is None:
+        return state
+    saved_device = torch.device(state["device_"])
+    device = loadable_device(saved_device)
+    module = build_autoencoder(**spec, seed=0)
+    module.load_state_dict(module_state)
+    state["module_"] = module.to(device).eval()
+    state["device_"] = device
+    if optimizer_state is not None:
+        optimizer = make_optimizer(
+            state["module_"],
+            state["optimizer"],
+            state["learning_rate_init"],
+            weight_decay=state["alpha"],
+        )
+        optimizer.load_state_dict(optimizer_state)
+        state["_optimizer"] = optimizer
+    # A CUDA generator's state does not fit a CPU generator: a model moved off the GPU
+    # draws new noise from random_state on its next partial_fit.
+    if generator_state is not None and device.type == saved_device.type:
+        generator = torch.Generator(device=device)
+        generator.set_state(generator_state)
+        state["_generator"] = generator
+    return state
+
+
+def loadable_device(device):
+    """``device``, or the CPU when this machine lacks that kind of device (a model fitted
+    on a GPU opens on a laptop)."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return torch.device("cpu")
+    return device
+
+
+# -------------------------------------------------------------------- the safe file
 
 
 def save(estimator, path):
@@ -81,15 +217,13 @@ def save(estimator, path):
         name: tensor.detach().cpu().contiguous()
         for name, tensor in (state.get("_module_state") or {}).items()
     }
-    encode = _Encoder(tensors)
+    encode = Encoder(tensors)
     params = estimator.get_params(deep=False)
     attributes = {
         name: value
         for name, value in state.items()
-        if name not in params and name not in _STATE_KEYS
+        if name not in params and name not in _FILE_KEYS
     }
-    if "device_" in attributes:
-        attributes["device_"] = str(attributes["device_"])
     document = {
         "params": {name: encode(value, name) for name, value in params.items()},
         "attributes": {name: encode(value, name) for name, value in attributes.items()},
@@ -103,9 +237,10 @@ def save(estimator, path):
         "estimator": json.dumps(document, sort_keys=True, allow_nan=False),
     }
     metadata["sha256"] = _checksum(metadata, tensors)
-    payload = serialize(tensors, metadata=metadata)
+    _write_atomically(Path(path), serialize(tensors, metadata=metadata))
 
-    path = Path(path)
+
+def _write_atomically(path, payload):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -124,9 +259,33 @@ def load(path, cls):
     Raises ``ValueError`` for a file that is not such a model, is truncated, fails its
     checksum, or was written in a format this version cannot read.
     """
+    path = Path(path)
+    metadata, tensors = _read(path)
+    _check_metadata(path, metadata, tensors)
+    try:
+        document = json.loads(metadata["estimator"])
+        decode = Decoder(tensors)
+        params = {name: decode(value) for name, value in document["params"].items()}
+        attributes = {name: decode(value) for name, value in document["attributes"].items()}
+        spec = decode(document["module_spec"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{str(path)!r} has malformed sk_dae metadata: {exc!r}") from None
+    module_tensors = {k: v for k, v in tensors.items() if not k.startswith(TENSOR_PREFIX)}
+    state = _portable_state_from_file(cls, path, params, attributes, spec, module_tensors)
+    state["_sk_dae_version"] = metadata.get("sk_dae_version", "unknown")
+    estimator = cls.__new__(cls)
+    try:
+        estimator.__dict__.update(live_state(state, stacklevel=3))
+    except (RuntimeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        raise ValueError(
+            f"{str(path)!r} holds weights that do not fit its network description: {exc}"
+        ) from None
+    return estimator
+
+
+def _read(path):
     from safetensors import SafetensorError, safe_open
 
-    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
     try:
@@ -138,7 +297,10 @@ def load(path, cls):
             f"{str(path)!r} is not a readable sk_dae model file (it may be truncated, "
             f"corrupted or not a safetensors file): {exc}"
         ) from None
+    return metadata, tensors
 
+
+def _check_metadata(path, metadata, tensors):
     if metadata.get("format") != FORMAT:
         raise ValueError(
             f"{str(path)!r} is a safetensors file but not an sk_dae model saved with "
@@ -158,20 +320,11 @@ def load(path, cls):
             f"{str(path)!r} fails its checksum: the file was modified or corrupted after "
             "it was saved. Refusing to load it."
         )
-    try:
-        document = json.loads(metadata["estimator"])
-        decode = _Decoder(tensors)
-        params = {name: decode(value) for name, value in document["params"].items()}
-        attributes = {name: decode(value) for name, value in document["attributes"].items()}
-        spec = decode(document["module_spec"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"{str(path)!r} has malformed sk_dae metadata: {exc!r}") from None
-    module_tensors = {k: v for k, v in tensors.items() if not k.startswith(_PREFIX)}
-    return _build(cls, path, metadata, params, attributes, spec, module_tensors)
 
 
-def _build(cls, path, metadata, params, attributes, spec, tensors):
-    """Assemble the estimator, checking every name and value against ``cls``."""
+def _portable_state_from_file(cls, path, params, attributes, spec, tensors):
+    """The portable state that the file describes, every name and value checked against
+    ``cls``."""
     from sklearn.utils._param_validation import InvalidParameterError
 
     known = cls().get_params(deep=False)
@@ -189,35 +342,21 @@ def _build(cls, path, metadata, params, attributes, spec, tensors):
         # Data may only fill attributes; never shadow a method or anything of the class.
         if not name.isidentifier() or name.startswith("__") or hasattr(cls, name):
             raise ValueError(f"{str(path)!r} holds a forbidden attribute name {name!r}.")
-
     state = {**known, **params, **attributes}
-    state["_sk_dae_version"] = metadata.get("sk_dae_version", "unknown")
-    if spec is not None:
-        _check_spec(path, spec, tensors)
-        try:
-            device = torch.device(state.get("device_", "cpu"))
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"{str(path)!r} names an unknown device {state.get('device_')!r}."
-            ) from None
-        # __setstate__ moves a CUDA-fitted model to the CPU where there is no GPU (as
-        # unpickling does); an Apple-GPU one is moved here, with fresh noise.
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            state["device_"] = "cpu"
-            state.pop("_generator_state", None)
-        state["_module_spec"] = spec
-        state["_module_state"] = tensors
-    elif tensors:
-        raise ValueError(f"{str(path)!r} holds weights but no network description.")
-
-    estimator = cls.__new__(cls)
+    if spec is None:
+        if tensors:
+            raise ValueError(f"{str(path)!r} holds weights but no network description.")
+        return state
+    _check_spec(path, spec, tensors)
     try:
-        estimator.__setstate__(state)
-    except (RuntimeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        torch.device(state.get("device_", "cpu"))
+    except (RuntimeError, TypeError):
         raise ValueError(
-            f"{str(path)!r} holds weights that do not fit its network description: {exc}"
+            f"{str(path)!r} names an unknown device {state.get('device_')!r}."
         ) from None
-    return estimator
+    state["_module_spec"] = spec
+    state["_module_state"] = tensors
+    return state
 
 
 def _check_spec(path, spec, tensors):
@@ -249,97 +388,3 @@ def _checksum(metadata, tensors):
         digest.update(f"\0{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()
-
-
-# -------------------------------------------------------------------- JSON encoding
-
-_PREFIX = "sk_dae:"
-_TAGS = ("__tuple__", "__float__", "__ndarray__", "__intdict__", "__tensor__", "__RandomState__")
-
-
-class _Encoder:
-    """Plain JSON for a value; tagged objects for what JSON lacks; tensors set aside."""
-
-    def __init__(self, tensors):
-        self.tensors = tensors
-
-    def __call__(self, value, name):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, (int, np.integer)):
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            value = float(value)
-            return value if math.isfinite(value) else {"__float__": repr(value)}
-        if isinstance(value, tuple):
-            return {"__tuple__": [self(v, f"{name}.{i}") for i, v in enumerate(value)]}
-        if isinstance(value, list):
-            return [self(v, f"{name}.{i}") for i, v in enumerate(value)]
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            if any(k in _TAGS for k in value):
-                raise TypeError(f"{name} has a reserved key; it cannot be written by save().")
-            return {k: self(v, f"{name}.{k}") for k, v in value.items()}
-        if isinstance(value, dict) and all(isinstance(k, int) for k in value):
-            return {"__intdict__": [[k, self(v, f"{name}.{k}")] for k, v in value.items()]}
-        if torch.is_tensor(value):
-            key = f"{_PREFIX}{name}"
-            self.tensors[key] = value.detach().cpu().contiguous()
-            return {"__tensor__": key}
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biufUO":
-            if value.dtype.kind == "O" and not all(isinstance(v, str) for v in value.ravel()):
-                raise TypeError(
-                    f"{name} is an object array of non-strings; it cannot be written by save()."
-                )
-            dtype = value.dtype.str if value.dtype.kind != "O" else "O"
-            return {"__ndarray__": value.tolist(), "dtype": dtype}
-        if isinstance(value, np.random.RandomState):
-            kind, keys, pos, has_gauss, cached = value.get_state(legacy=True)
-            return {"__RandomState__": [kind, keys.tolist(), int(pos), int(has_gauss), cached]}
-        raise TypeError(
-            f"{name}={value!r} of type {type(value).__name__} cannot be written by save(); "
-            "only numbers, strings, tuples, lists, dicts, arrays, tensors and RandomState "
-            "instances can. Use pickle or joblib for such estimators."
-        )
-
-
-class _Decoder:
-    """The inverse of :class:`_Encoder`; it builds plain data, arrays and tensors only."""
-
-    def __init__(self, tensors):
-        self.tensors = tensors
-
-    def __call__(self, value):
-        if isinstance(value, list):
-            return [self(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "__tuple__" in value:
-            return tuple(self(v) for v in value["__tuple__"])
-        if "__float__" in value:
-            if value["__float__"] not in ("inf", "-inf", "nan"):
-                raise ValueError(f"bad float {value['__float__']!r}")
-            return float(value["__float__"])
-        if "__intdict__" in value:
-            return {int(k): self(v) for k, v in value["__intdict__"]}
-        if "__tensor__" in value:
-            key = value["__tensor__"]
-            if not (isinstance(key, str) and key.startswith(_PREFIX) and key in self.tensors):
-                raise ValueError(f"reference to a missing tensor {key!r}")
-            return self.tensors[key]
-        if "__ndarray__" in value:
-            dtype = np.dtype(value["dtype"])
-            if dtype.kind not in "biufUO":
-                raise ValueError(f"bad array dtype {value['dtype']!r}")
-            array = np.array(value["__ndarray__"], dtype=dtype)
-            if dtype.kind == "O" and not all(isinstance(v, str) for v in array.ravel()):
-                raise ValueError("an object array may only hold strings")
-            return array
-        if "__RandomState__" in value:
-            kind, keys, pos, has_gauss, cached = value["__RandomState__"]
-            random_state = np.random.RandomState()
-            keys = np.asarray(keys, dtype=np.uint32)
-            random_state.set_state((kind, keys, pos, has_gauss, cached))
-            return random_state
-        return {k: self(v) for k, v in value.items()}

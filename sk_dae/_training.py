@@ -1,21 +1,24 @@
-"""The training loop and batched inference; torch only, no sklearn.
+"""The training loop; torch only, no sklearn.
 
 The loop follows the data path of a hand-written PyTorch loop: one float32 tensor, a
 ``randperm`` per epoch from an explicit generator, ``index_select`` of each batch, fresh
 corruption per batch into a reused buffer, forward, loss against the clean batch, step.
+Stages, each a function: :func:`train` (epochs, stopping rule, best weights) ->
+:func:`run_epoch` (batches) -> :func:`train_step` (one optimizer step) ->
+:func:`reconstruction_loss`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ._data import batch_indices, map_batches
 from ._network import use_generator
 
 
@@ -68,19 +71,82 @@ def reconstruction_loss(module, logits, target, loss):
     return F.mse_loss(module.output(logits), target)
 
 
+def row_mse(module, x):
+    """Mean squared error of the clean reconstruction of every row of ``x``."""
+    return ((module(x) - x) ** 2).mean(dim=1)
+
+
+def validation_score(module, X_val, *, batch_size):
+    """Negative mean squared error of the clean reconstruction of ``X_val``."""
+    module.eval()
+    errors = map_batches(
+        lambda batch: row_mse(module, batch), X_val, device=X_val.device, batch_size=batch_size
+    )
+    return -float(errors.mean(dtype="float64"))
+
+
 def _l1_penalty(module):
     return sum(p.abs().sum() for p in module.parameters() if p.ndim >= 2)
 
 
-def _batches(n_samples, batch_size, perm):
-    """Row indices of each batch; a lone trailing row joins the batch before it, since
-    batch normalisation cannot train on a single row."""
-    starts = list(range(0, n_samples, batch_size))
-    if len(starts) > 1 and n_samples - starts[-1] == 1:
-        starts.pop()
-    for i, start in enumerate(starts):
-        stop = starts[i + 1] if i + 1 < len(starts) else n_samples
-        yield (perm[start:stop] if perm is not None else slice(start, stop))
+def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1):
+    """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss."""
+    noisy = corruptor(clean, generator)
+    logits = module.decode_logits(module.encode(noisy))
+    batch_loss = reconstruction_loss(module, logits, clean, loss)
+    if l1 > 0:
+        batch_loss = batch_loss + l1 * _l1_penalty(module)
+    optimizer.zero_grad(set_to_none=True)
+    batch_loss.backward()
+    optimizer.step()
+    return batch_loss.detach()
+
+
+def run_epoch(module, X, *, batch_size, shuffle, generator, **step):
+    """One pass over the rows of ``X``; the mean training loss per row.
+
+    ``step`` holds the keyword arguments of :func:`train_step`.
+    """
+    n_samples = X.shape[0]
+    perm = torch.randperm(n_samples, generator=generator, device=X.device) if shuffle else None
+    total = torch.zeros((), device=X.device)
+    for index in batch_indices(n_samples, batch_size, perm):
+        clean = X[index] if perm is None else X.index_select(0, index)
+        batch_loss = train_step(module, clean, generator=generator, **step)
+        total.add_(batch_loss, alpha=clean.shape[0])
+    return total.item() / n_samples
+
+
+class _StoppingRule:
+    """The stopping rule of scikit-learn's MLP over the training loss or, with held-out
+    rows, the validation score; remembers the weights of the best epoch."""
+
+    def __init__(self, tol, n_iter_no_change, *, early_stopping):
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.no_improvement = 0
+        self.best_state = None
+
+    def update(self, module, result, epoch_loss, score):
+        """Record one epoch in ``result``; whether training should stop."""
+        if self.early_stopping:
+            improved = score > result.best_validation_score
+            progressed = score >= result.best_validation_score + self.tol
+            if improved:
+                result.best_validation_score = score
+        else:
+            improved = epoch_loss < result.best_loss
+            progressed = epoch_loss <= result.best_loss - self.tol
+        self.no_improvement = 0 if progressed else self.no_improvement + 1
+        result.best_loss = min(result.best_loss, epoch_loss)
+        if improved:
+            self.best_state = copy.deepcopy(module.state_dict())
+        return self.no_improvement > self.n_iter_no_change
+
+    def restore_best(self, module):
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
 
 
 def train(
@@ -99,7 +165,6 @@ def train(
     X_val=None,
     l1=0.0,
     check_convergence=True,
-    device=None,
     progress=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
@@ -108,11 +173,11 @@ def train(
     ----------
     module : Autoencoder
     X : torch.Tensor of shape (n_samples, n_features)
-        Float32; on ``device`` already, or on the CPU (then each batch is moved).
+        Float32, on the device of ``module``.
     optimizer : torch.optim.Optimizer
     corruptor : Corruptor
     generator : torch.Generator
-        Source of the permutations and of the noise, on the device of ``X``.
+        Source of the permutations, the noise and dropout, on the device of ``X``.
     X_val : torch.Tensor or None
         Held-out rows: when given, every epoch is scored on them (negative mean squared
         reconstruction error), training stops when that score stops improving and the
@@ -127,116 +192,62 @@ def train(
     restored and ``result.interrupted`` is set. A non-finite loss raises
     :class:`TrainingDivergedError`; the module's weights are then undefined.
     """
-    device = torch.device(device) if device is not None else X.device
-    n_samples = X.shape[0]
     result = TrainingResult()
-    best_state = None
-    no_improvement = 0
-    early_stopping = X_val is not None
+    rule = _StoppingRule(tol, n_iter_no_change, early_stopping=X_val is not None)
+    step = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
     module.train()
     use_generator(module, generator)
     try:
         for epoch in range(max_iter):
-            perm = None
-            if shuffle:
-                perm = torch.randperm(n_samples, generator=generator, device=X.device)
-            total = torch.zeros((), device=device)
-            for index in _batches(n_samples, batch_size, perm):
-                clean = X[index] if perm is None else X.index_select(0, index)
-                if clean.device != device:
-                    clean = clean.to(device, non_blocking=True)
-                noisy = corruptor(clean, generator)
-                logits = module.decode_logits(module.encode(noisy))
-                batch_loss = reconstruction_loss(module, logits, clean, loss)
-                if l1 > 0:
-                    batch_loss = batch_loss + l1 * _l1_penalty(module)
-                optimizer.zero_grad(set_to_none=True)
-                batch_loss.backward()
-                optimizer.step()
-                total.add_(batch_loss.detach(), alpha=clean.shape[0])
-            epoch_loss = total.item() / n_samples
+            epoch_loss = run_epoch(
+                module, X, batch_size=batch_size, shuffle=shuffle, generator=generator, **step
+            )
             if not math.isfinite(epoch_loss):
                 raise TrainingDivergedError(
                     f"the training loss became {epoch_loss} at epoch {epoch + 1}"
                 )
             result.n_iter += 1
-            result.n_samples_seen += n_samples
+            result.n_samples_seen += X.shape[0]
             result.loss_curve.append(epoch_loss)
-
-            if early_stopping:
-                score = validation_score(module, X_val, batch_size=4 * batch_size, device=device)
+            score = None
+            if X_val is not None:
+                score = validation_score(module, X_val, batch_size=4 * batch_size)
                 module.train()
                 result.validation_scores.append(score)
-                improved = score > result.best_validation_score
-                no_improvement = (
-                    0 if score >= result.best_validation_score + tol else no_improvement + 1
-                )
-                if improved:
-                    result.best_validation_score = score
-            else:
-                score = None
-                improved = epoch_loss < result.best_loss
-                no_improvement = 0 if epoch_loss <= result.best_loss - tol else no_improvement + 1
-            result.best_loss = min(result.best_loss, epoch_loss)
-            if improved:
-                best_state = copy.deepcopy(module.state_dict())
+            stop = rule.update(module, result, epoch_loss, score)
             if progress is not None:
                 progress(epoch, epoch_loss, score)
-            if check_convergence and no_improvement > n_iter_no_change:
+            if check_convergence and stop:
                 result.converged = True
                 break
     except KeyboardInterrupt:
         result.interrupted = True
-        if best_state is not None:
-            module.load_state_dict(best_state)
+        rule.restore_best(module)
     else:
-        if early_stopping and best_state is not None:
-            module.load_state_dict(best_state)
+        if X_val is not None:
+            rule.restore_best(module)
     finally:
         use_generator(module, None)
     module.eval()
     return result
 
 
-def map_batches(fn, X, *, batch_size, device, dtype=np.float32):
-    """Apply ``fn`` to ``X`` batch by batch under ``torch.inference_mode``.
+@contextlib.contextmanager
+def progress_bar(enabled, total, desc="DenoisingAutoencoder"):
+    """A tqdm bar over ``total`` epochs when ``enabled``; yields the per-epoch callback
+    that :func:`train` takes (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from tqdm.auto import tqdm
 
-    Batches enter ``fn`` as tensors of ``dtype`` (float32 or float64).
-    ``X`` may be any array that slices into rows (ndarray, memmap, tensor). Only one batch
-    is converted and on ``device`` at a time, and results are written into one
-    preallocated output, so extra memory is bounded by a batch, not by the data size.
-    """
-    n_samples = X.shape[0]
-    torch_dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-    out = None
-    with torch.inference_mode():
-        for start in range(0, n_samples, batch_size):
-            rows = X[start : start + batch_size]
-            if not torch.is_tensor(rows):
-                rows = as_tensor(rows, dtype)
-            result = fn(rows.to(device, dtype=torch_dtype)).cpu().numpy()
-            if out is None:
-                out = np.empty((n_samples, *result.shape[1:]), dtype=dtype)
-            out[start : start + batch_size] = result
-    return out
+    with tqdm(total=total, desc=desc, unit="epoch") as bar:
 
+        def update(epoch, loss, score):
+            postfix = {"loss": f"{loss:.4g}"}
+            if score is not None:
+                postfix["val_mse"] = f"{-score:.4g}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
 
-def as_tensor(X, dtype=np.float32):
-    """A CPU tensor sharing memory with ``X`` when it already has ``dtype`` and is
-    C-contiguous (one copy otherwise)."""
-    X = np.ascontiguousarray(X, dtype=dtype)
-    with warnings.catch_warnings():
-        # Read-only arrays (memmaps opened with mode="r") are only ever read here.
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(X)
-
-
-def validation_score(module, X_val, *, batch_size, device):
-    """Negative mean squared error of the clean reconstruction of ``X_val``."""
-    module.eval()
-    total = 0.0
-    with torch.inference_mode():
-        for start in range(0, X_val.shape[0], batch_size):
-            clean = X_val[start : start + batch_size].to(device)
-            total += F.mse_loss(module(clean), clean, reduction="sum").item()
-    return -total / X_val.numel()
+        yield update

@@ -20,7 +20,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._estimator import _seeds, _split
+from sk_dae._data import split_rows
+from sk_dae._estimator import _seeds
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_early_stopping_keeps_the_best_epoch(X):
     assert len(scores) == dae.n_iter_
     assert dae.best_validation_score_ == max(scores)
     # The kept weights score the held-out rows exactly as the best epoch did.
-    _, X_val = _split(X.astype(np.float64), 0.2, _seeds(0)[2])
+    _, X_val = split_rows(X.astype(np.float64), 0.2, _seeds(0)[2])
     kept = -np.mean((dae.reconstruct(X_val.astype(np.float32)) - X_val) ** 2)
     assert kept == pytest.approx(max(scores), rel=1e-4)
     if np.argmax(scores) != len(scores) - 1:
@@ -395,11 +396,11 @@ def test_transform_inverse_transform_and_dtypes(X):
 
 
 def test_transform_is_batched_beyond_one_batch(X, monkeypatch):
-    import sk_dae._estimator as estimator_module
+    import sk_dae._data as data_module
 
     dae = fit_quiet(small(), X)
     full = dae.transform(X)
-    monkeypatch.setattr(estimator_module, "_INFERENCE_BATCH_SIZE", 7)
+    monkeypatch.setattr(data_module, "INFERENCE_BATCH_SIZE", 7)
     np.testing.assert_allclose(dae.transform(X), full, rtol=1e-12, atol=1e-12)
 
 

@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import sk_dae
-import sk_dae._estimator
+import sk_dae._persistence
 from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning, _persistence
 
 pytestmark = [
@@ -400,7 +400,7 @@ def test_unsaveable_parameter_is_refused_with_a_pointer_to_pickle(fitted, tmp_pa
 
 
 def test_pickle_from_another_version_warns(X, fitted, monkeypatch):
-    monkeypatch.setattr(sk_dae._estimator, "__version__", "0.0.1")
+    monkeypatch.setattr(sk_dae._persistence, "__version__", "0.0.1")
     for dumps, loads in (
         (pickle.dumps, pickle.loads),
         (_joblib_dumps, lambda data: joblib.load(io.BytesIO(data))),
@@ -416,7 +416,7 @@ def test_pickle_from_another_version_warns(X, fitted, monkeypatch):
         )
         assert "0.0.1" in str(message) and sk_dae.__version__ in str(message)
         np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
-        monkeypatch.setattr(sk_dae._estimator, "__version__", "0.0.1")
+        monkeypatch.setattr(sk_dae._persistence, "__version__", "0.0.1")
 
 
 def _joblib_dumps(obj):

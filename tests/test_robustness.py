@@ -249,7 +249,7 @@ def test_interrupt_outside_the_training_loop_changes_nothing(digits, monkeypatch
         COUNTS["faults injected: KeyboardInterrupt"] += 1
         raise KeyboardInterrupt
 
-    for name in ("validate_data", "Corruptor", "as_tensor"):
+    for name in ("validate_data", "Corruptor", "training_tensors"):
         with monkeypatch.context() as patch:
             patch.setattr(sk_dae._estimator, name, interrupted)
             with pytest.raises(KeyboardInterrupt):

@@ -1,0 +1,112 @@
+"""The data path shared by fitting and inference; numpy and torch only, no sklearn.
+
+``X`` arrives here validated (a float32 or float64 array). Fitting takes it to one float32
+tensor on the training device (:func:`training_tensors`, which also holds out the
+validation rows), the training loop walks it in batches (:func:`batch_indices`), and
+inference maps a function over it batch by batch (:func:`map_batches`), also used to
+corrupt arrays with a seed (:func:`corrupt_array`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+#: Rows per batch of inference (transform, reconstruct, corrupt, scores).
+INFERENCE_BATCH_SIZE = 4096
+
+
+def as_tensor(X, dtype=np.float32):
+    """A CPU tensor sharing memory with ``X`` when it already has ``dtype`` and is
+    C-contiguous (one copy otherwise)."""
+    X = np.ascontiguousarray(X, dtype=dtype)
+    with warnings.catch_warnings():
+        # Read-only arrays (memmaps opened with mode="r") are only ever read here.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)
+
+
+def split_rows(X, fraction, seed):
+    """``(X_train, X_val)``: a seeded ``fraction`` of the rows held out, order kept.
+
+    At least one row goes to each side.
+    """
+    n_samples = X.shape[0]
+    n_val = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+
+def training_tensors(X, *, device, validation_fraction=None, seed=0):
+    """The float32 training rows on ``device`` and the held-out rows (or None).
+
+    With ``validation_fraction``, that fraction of the rows is held out by
+    :func:`split_rows` with ``seed``.
+    """
+    X_val = None
+    if validation_fraction is not None:
+        X, X_val = split_rows(X, validation_fraction, seed)
+    train = as_tensor(X).to(device)
+    val = as_tensor(X_val).to(device) if X_val is not None else None
+    return train, val
+
+
+def batch_size_for(batch_size, n_samples):
+    """Rows per training batch: ``"auto"`` is ``min(256, n_samples)``, never more rows
+    than there are."""
+    return min(256 if batch_size == "auto" else int(batch_size), n_samples)
+
+
+def batch_indices(n_samples, batch_size, perm=None):
+    """Row indices (a slice, or a slice of ``perm``) of each training batch.
+
+    A lone trailing row joins the batch before it, since batch normalisation cannot train
+    on a single row.
+    """
+    starts = list(range(0, n_samples, batch_size))
+    if len(starts) > 1 and n_samples - starts[-1] == 1:
+        starts.pop()
+    for i, start in enumerate(starts):
+        stop = starts[i + 1] if i + 1 < len(starts) else n_samples
+        yield (perm[start:stop] if perm is not None else slice(start, stop))
+
+
+def map_batches(fn, X, *, device, dtype=np.float32, batch_size=None):
+    """Apply ``fn`` to ``X`` batch by batch under ``torch.inference_mode``; numpy out.
+
+    Batches enter ``fn`` as tensors of ``dtype`` (float32 or float64) on ``device``.
+    ``X`` may be any array that slices into rows (ndarray, memmap, tensor). Only one batch
+    is converted and on ``device`` at a time, and results are written into one
+    preallocated output, so extra memory is bounded by a batch, not by the data size.
+    ``batch_size`` defaults to :data:`INFERENCE_BATCH_SIZE`.
+    """
+    batch_size = INFERENCE_BATCH_SIZE if batch_size is None else batch_size
+    n_samples = X.shape[0]
+    torch_dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+    out = None
+    with torch.inference_mode():
+        for start in range(0, n_samples, batch_size):
+            rows = X[start : start + batch_size]
+            if not torch.is_tensor(rows):
+                rows = as_tensor(rows, dtype)
+            result = fn(rows.to(device, dtype=torch_dtype)).cpu().numpy()
+            if out is None:
+                out = np.empty((n_samples, *result.shape[1:]), dtype=dtype)
+            out[start : start + batch_size] = result
+    return out
+
+
+def corrupt_array(X, corruptor, seed, *, dtype=np.float32):
+    """A corrupted copy of the array ``X``, drawn from a generator seeded with ``seed``.
+
+    ``X`` is left unchanged.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    return map_batches(
+        lambda batch: corruptor(batch, generator, reuse_buffer=False),
+        X,
+        device="cpu",
+        dtype=dtype,
+    )
