@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_array, check_consistent_length
 
 
@@ -42,14 +43,40 @@ def clustering_accuracy(labels_true, labels_pred):
     >>> clustering_accuracy([0, 1, 2], [2, 0, 1])
     1.0
     """
+    match = _match_clusters(labels_true, labels_pred)
+    table = match.table
+    return float(table[match.rows, match.cols].sum() / table.sum())
+
+
+def _match_clusters(labels_true, labels_pred):
+    """The one-to-one matching of clusters to classes that agrees on the most samples.
+
+    The Hungarian algorithm on the contingency matrix; shared by
+    :func:`clustering_accuracy` and :func:`sk_dae.plotting.plot_confusion_matrix`.
+
+    Returns
+    -------
+    match : Bunch
+        ``classes`` and ``clusters`` (the sorted unique labels), ``table`` (the
+        contingency matrix, classes by clusters) and ``rows``, ``cols``: class
+        ``classes[rows[k]]`` is matched to cluster ``clusters[cols[k]]``. With more
+        clusters than classes (or the reverse) some are left unmatched.
+    """
     labels_true = check_array(labels_true, ensure_2d=False, dtype=None)
     labels_pred = check_array(labels_pred, ensure_2d=False, dtype=None)
     if labels_true.ndim != 1 or labels_pred.ndim != 1:
         raise ValueError("labels_true and labels_pred must be 1-D arrays of labels.")
     check_consistent_length(labels_true, labels_pred)
+    # contingency_matrix orders its rows and columns as np.unique does.
     table = contingency_matrix(labels_true, labels_pred)
     rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / labels_true.shape[0])
+    return Bunch(
+        classes=np.unique(labels_true),
+        clusters=np.unique(labels_pred),
+        table=table,
+        rows=rows,
+        cols=cols,
+    )
 
 
 def psnr(X_true, X_est, *, data_range=1.0):

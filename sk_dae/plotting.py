@@ -267,19 +267,18 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None, ax=None):
     True
     >>> plt.close(fig)
     """
-    from scipy.optimize import linear_sum_assignment
     from sklearn.metrics import ConfusionMatrixDisplay
-    from sklearn.metrics.cluster import contingency_matrix
+
+    from .metrics import _match_clusters
 
     plt = _pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    classes = np.unique(y_true)
-    clusters = np.unique(y_pred)
-    rows, cols = linear_sum_assignment(contingency_matrix(y_true, y_pred), maximize=True)
+    match = _match_clusters(y_true, y_pred)
+    classes, clusters = match.classes, match.clusters
     # Work with positions: class i is i, cluster matched to class i becomes i, and a
     # cluster left without a class (more clusters than classes) gets a column of its own.
     true_index = np.searchsorted(classes, y_true)
-    mapping = {clusters[c]: r for r, c in zip(rows, cols)}
+    mapping = {clusters[c]: r for r, c in zip(match.rows, match.cols)}
     extra = [cluster for cluster in clusters if cluster not in mapping]
     for i, cluster in enumerate(extra):
         mapping[cluster] = len(classes) + i
