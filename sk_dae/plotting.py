@@ -19,6 +19,34 @@ def _pyplot():
     return plt
 
 
+def _wrap(text, max_width):
+    """Break the string of a title at spaces so that no line is wider than max_width.
+
+    A centred title longer than its figure is cut off on both sides (and one longer than
+    its axes runs over the neighbouring axes); matplotlib's layouts move axes but never
+    break lines. ``max_width`` is in display pixels; a word wider than it stays whole.
+    """
+    lines = []
+    for paragraph in text.get_text().split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            text.set_text(candidate)
+            if line and text.get_window_extent().width > max_width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    text.set_text("\n".join(lines))
+    return text
+
+
+def _set_title(ax, title):
+    """The axes title, wrapped to the width of the axes."""
+    return _wrap(ax.set_title(title), ax.get_window_extent().width)
+
+
 def plot_image_grid(rows, image_shape, *, n_images=10, title=None):
     """Rows of images, one row per version of the same samples.
 
@@ -34,7 +62,7 @@ def plot_image_grid(rows, image_shape, *, n_images=10, title=None):
     n_images : int, default=10
         Number of columns.
     title : str, default=None
-        Title of the figure.
+        Title of the figure, broken into lines as wide as the figure.
 
     Returns
     -------
@@ -54,12 +82,8 @@ def plot_image_grid(rows, image_shape, *, n_images=10, title=None):
     plt = _pyplot()
     rows = {label: np.asarray(images) for label, images in rows.items()}
     n_images = min([n_images] + [len(images) for images in rows.values()])
-    fig, axes = plt.subplots(
-        len(rows),
-        n_images,
-        figsize=(0.8 * n_images + 1.2, 0.85 * len(rows) + (0.4 if title else 0.1)),
-        squeeze=False,
-    )
+    width, height = 0.8 * n_images + 1.2, 0.85 * len(rows) + (0.4 if title else 0.1)
+    fig, axes = plt.subplots(len(rows), n_images, figsize=(width, height), squeeze=False)
     for axes_row, (label, images) in zip(axes, rows.items()):
         for j, ax in enumerate(axes_row):
             ax.imshow(
@@ -72,9 +96,19 @@ def plot_image_grid(rows, image_shape, *, n_images=10, title=None):
             ax.set_xticks([])
             ax.set_yticks([])
         axes_row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    # The row labels sit left of the images: a margin as wide as the widest, in inches,
+    # not a fraction of a figure that is narrow when the images are few.
+    label_width = max(ax.yaxis.label.get_window_extent().width for ax in axes[:, 0])
+    left = min((label_width + 0.12 * fig.dpi) / fig.bbox.width, 0.5)
+    top = plt.rcParams["figure.subplot.top"]
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.16, right=0.99, bottom=0.01, wspace=0.05, hspace=0.05)
+        suptitle = _wrap(fig.suptitle(title, fontsize=10), 0.95 * fig.bbox.width)
+        # Each line past the first makes the figure taller by its height, above the rows.
+        extra = (suptitle.get_text().count("\n")) * 0.17
+        if extra:
+            fig.set_size_inches(width, height + extra)
+            top = 1 - ((1 - top) * height + extra) / (height + extra)
+    fig.subplots_adjust(left=left, right=0.99, bottom=0.01, top=top, wspace=0.05, hspace=0.05)
     return fig
 
 
@@ -88,7 +122,7 @@ def plot_mse_vs_width(widths, errors, *, title=None):
     errors : dict of str to array-like of float
         Mean squared reconstruction error of each method at each width.
     title : str, default=None
-        Title of the axes.
+        Title of the axes, broken into lines as wide as the axes.
 
     Returns
     -------
@@ -113,7 +147,7 @@ def plot_mse_vs_width(widths, errors, *, title=None):
     ax.set_xticks(list(widths), [str(w) for w in widths])
     ax.set_xlabel("latent width")
     ax.set_ylabel("test reconstruction MSE")
-    ax.set_title(title or "Clean reconstruction error")
+    _set_title(ax, title or "Clean reconstruction error")
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -131,7 +165,7 @@ def plot_loss_curves(curves, *, title=None):
         validation_scores)`` per label; validation scores are negative errors, as the
         estimator stores them, and may be None.
     title : str, default=None
-        Title of the axes.
+        Title of the axes, broken into lines as wide as the axes.
 
     Returns
     -------
@@ -167,7 +201,7 @@ def plot_loss_curves(curves, *, title=None):
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    ax.set_title(title or "Training curves")
+    _set_title(ax, title or "Training curves")
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -184,7 +218,7 @@ def plot_codes_2d(codes, y=None, *, title=None, max_points=5000, random_state=0)
     y : array-like of shape (n_samples,), default=None
         Classes, for the colours and the legend.
     title : str, default=None
-        Title of the figure.
+        Title of the figure, broken into lines as wide as the figure.
     max_points : int, default=5000
         At most this many points, drawn at random, are shown per panel.
     random_state : int, default=0
@@ -221,11 +255,11 @@ def plot_codes_2d(codes, y=None, *, title=None, max_points=5000, random_state=0)
             labels = np.asarray(y)[keep]
             scatter = ax.scatter(Z[:, 0], Z[:, 1], c=labels, cmap="tab10", s=2, alpha=0.6)
             ax.legend(*scatter.legend_elements(), fontsize=6, loc="best", markerscale=0.6)
-        ax.set_title(label)
+        _set_title(ax, label)
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        fig.suptitle(title)
+        _wrap(fig.suptitle(title), 0.95 * fig.bbox.width)
     fig.tight_layout()
     return fig
 
@@ -244,7 +278,7 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None, ax=None):
     y_pred : array-like of shape (n_samples,)
         Cluster labels.
     title : str, default=None
-        Title of the axes.
+        Title of the axes, broken into lines as wide as the axes.
     ax : matplotlib.axes.Axes, default=None
         Axes to draw on; None draws on a new figure.
 
@@ -301,7 +335,7 @@ def plot_confusion_matrix(y_true, y_pred, *, title=None, ax=None):
     )
     ax.set_xlabel("cluster (matched to a class)")
     ax.set_ylabel("true class")
-    ax.set_title(title or "KMeans clusters against classes")
+    _set_title(ax, title or "KMeans clusters against classes")
     if new_figure:
         fig.tight_layout()
     return fig
