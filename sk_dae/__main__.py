@@ -2,26 +2,10 @@
 
 ``sk-dae compare`` fits a DenoisingAutoencoder and a PCA per latent width, prints a
 markdown table of reconstruction, denoising, clustering and linear-probe scores on the
-test split, and writes it as CSV, JSON and markdown with figures to ``--output``.
-``--preset mnist`` selects MNIST with the documented training budget; any option given
+test split, and writes it as CSV, JSON and markdown with figures to ``--output``. It runs
+:func:`sk_dae._compare.compare` on the settings of a preset (:mod:`sk_dae._presets`), so
+the command line and the API train the same models for the same preset; any option given
 explicitly overrides the preset.
-
-The MNIST budget (``--preset mnist``): widths 2, 10 and 32, a (512, 256) encoder with a
-mirrored decoder, Gaussian training noise of std 0.3, 20 epochs of batches of 128 rows on
-54,000 training images (6,000 held out for the validation curve), Adam at 1e-3. That is
-60 epochs of a 784-512-256-w network in all, then the clustering rows: about 11 minutes on
-2 idle cores (measured: 11 min 19 s, all three widths). Raise ``--epochs``
-and widen ``--hidden`` (e.g. ``--hidden 500 500 2000``) for better scores at a
-proportional cost.
-
-The MNIST clustering budget (``--preset mnist-cluster``): all 70,000 digits (``--fit-on
-all``: models are fitted on, and clusterings scored on, the training and test splits
-together, the deep clustering protocol), width 10, the encoder of
-sk_dae.clustering.CLUSTERING_DAE_PARAMS ((500, 500, 2000), masking noise 0.2,
-20 epochs of batches of 256, Adam at 1e-3), then KMeans on the codes, on standardized
-and on L2-normalized codes, and on a UMAP embedding of the codes (when umap-learn is
-installed): about 13 minutes on 2 idle cores, of which the pipeline (DAE fit, UMAP,
-KMeans) takes about 11.
 """
 
 from __future__ import annotations
@@ -31,42 +15,30 @@ import sys
 import time
 from pathlib import Path
 
-from ._compare import (
-    DIGITS_DAE_PARAMS,
-    EMBEDDING_METHODS,
-    EVAL_NOISE,
-    compare,
-    markdown_table,
-    write_results,
-)
+from ._compare import EMBEDDING_METHODS, EVAL_NOISE, compare
 from ._noise import NOISE_KINDS
-from .clustering import CLUSTERING_DAE_PARAMS
+from ._presets import PRESETS
+from ._report import markdown_table, write_results
+from ._version import __version__
 
-#: The documented MNIST budget: ``sk-dae compare --preset mnist``.
-PRESETS = {
-    "digits": {"dataset": "digits", "widths": [2, 10, 32], **DIGITS_DAE_PARAMS},
-    "mnist": {
-        "dataset": "mnist",
-        "widths": [2, 10, 32],
-        "hidden_layer_sizes": (512, 256),
-        "noise": "gaussian",
-        "noise_level": 0.3,
-        "max_iter": 20,
-        "batch_size": 128,
-        "learning_rate_init": 1e-3,
-    },
-    "mnist-cluster": {
-        "dataset": "mnist",
-        "widths": [10],
-        "fit_on": "all",
-        **CLUSTERING_DAE_PARAMS,
-        "validation_fraction": 0.0,
-    },
-}
+DESCRIPTION = """\
+Compare a DenoisingAutoencoder with PCA at several latent widths: clean reconstruction
+error, PSNR of denoised test images, KMeans on the codes (NMI, ARI, accuracy) and a
+linear probe on the codes. Results go to --output as results.md, results.csv and
+results.json, with figures.
 
-#: Options of ``compare`` itself (not of the DAE) that a preset may set.
-_COMPARE_OPTIONS = ("fit_on", "embeddings")
+Presets (any option given explicitly overrides them):
+  digits         sklearn's 8x8 digits; a (128,) encoder, Gaussian noise 0.3, 100 epochs
+                 (about a minute and a half on 2 cores)
+  mnist          MNIST; a (512, 256) encoder, Gaussian noise 0.3, 20 epochs, 10% of the
+                 training split held out for the validation curve (about 11 minutes on
+                 2 idle cores)
+  mnist-cluster  all 70,000 MNIST digits (--fit-on all), width 10, a (500, 500, 2000)
+                 encoder, masking noise 0.2, 20 epochs, then KMeans on the codes and on
+                 normalized, standardized and UMAP-embedded codes (about 13 minutes)
+"""
 
+#: Command-line options that set DenoisingAutoencoder parameters of the preset.
 _DAE_OPTIONS = (
     "hidden_layer_sizes",
     "activation",
@@ -77,9 +49,17 @@ _DAE_OPTIONS = (
     "learning_rate_init",
     "loss",
     "batch_norm",
-    "early_stopping",
-    "validation_fraction",
     "n_threads",
+)
+
+#: Command-line options that set fields of sk_dae._compare.Settings.
+_SETTINGS_OPTIONS = (
+    "widths",
+    "validation_fraction",
+    "eval_noise",
+    "n_init",
+    "embeddings",
+    "fit_on",
 )
 
 
@@ -102,54 +82,77 @@ def _positive_int(text):
     return value
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option's help; the description's line breaks kept."""
+
+
 def build_parser():
     """The argument parser of ``sk-dae``."""
     parser = argparse.ArgumentParser(
         prog="sk-dae", description="Denoising autoencoders the scikit-learn way."
     )
+    parser.add_argument("--version", action="version", version=f"sk-dae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser(
         "compare",
         help="compare a DenoisingAutoencoder with PCA: reconstruction, denoising, "
         "KMeans on the codes, linear probe",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
+        formatter_class=_HelpFormatter,
+        # None means "the preset's": the formatter shows no default for those.
+        argument_default=None,
     )
+    _add_data_options(p)
+    _add_model_options(p)
+    _add_scoring_options(p)
+    _add_output_options(p)
+    return parser
+
+
+def _add_data_options(p):
     p.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="digits",
-        help="dataset and training budget to start from (default: digits; mnist is the "
-        "documented MNIST budget)",
+        "--preset", choices=sorted(PRESETS), default="digits", help="data set and budget"
     )
     p.add_argument(
         "--dataset",
         help="'digits', 'mnist' (found as sk_dae.datasets.load_mnist does) or a path to "
-        "an .npz file with X_train, X_test and optional y_train, y_test",
+        "an .npz file with X_train, X_test and optional y_train, y_test (default: the "
+        "preset's)",
     )
-    p.add_argument("--mnist-path", help="MNIST .npz file (else $SK_DAE_MNIST or the cache)")
-    p.add_argument("--widths", type=_positive_int, nargs="+", help="latent widths to compare")
+    p.add_argument("--mnist-path", help="MNIST .npz file (default: $SK_DAE_MNIST or the cache)")
+
+
+def _add_model_options(p):
+    preset = " (default: the preset's)"
+    p.add_argument(
+        "--widths", type=_positive_int, nargs="+", help="latent widths to compare" + preset
+    )
     p.add_argument(
         "--hidden",
         dest="hidden_layer_sizes",
         type=_positive_int,
         nargs="*",
-        help="encoder hidden layer sizes, mirrored by the decoder (none: a shallow net)",
+        help="encoder hidden layer sizes, mirrored by the decoder (none: a shallow net)" + preset,
     )
-    p.add_argument("--activation", help="hidden activation (default: relu)")
-    p.add_argument("--noise", choices=NOISE_KINDS, help="training corruption")
-    p.add_argument("--noise-level", type=float, help="training corruption level")
-    p.add_argument("--epochs", dest="max_iter", type=_positive_int, help="training epochs")
-    p.add_argument("--batch-size", type=_positive_int, help="mini-batch size")
-    p.add_argument("--lr", dest="learning_rate_init", type=float, help="learning rate")
-    p.add_argument("--loss", choices=("mse", "bce"), help="reconstruction loss")
+    p.add_argument("--activation", help="hidden activation" + preset)
+    p.add_argument("--noise", choices=NOISE_KINDS, help="training corruption" + preset)
+    p.add_argument("--noise-level", type=float, help="training corruption level" + preset)
+    p.add_argument("--epochs", dest="max_iter", type=_positive_int, help="epochs" + preset)
+    p.add_argument("--batch-size", type=_positive_int, help="mini-batch size" + preset)
+    p.add_argument("--lr", dest="learning_rate_init", type=float, help="learning rate" + preset)
+    p.add_argument("--loss", choices=("mse", "bce"), help="reconstruction loss" + preset)
     p.add_argument("--batch-norm", action="store_true", default=None, help="batch norm")
     p.add_argument(
         "--validation-fraction",
         type=float,
-        help="hold out this fraction of the training split for early stopping and the "
-        "validation curve (0: train on all of it)",
+        help="hold out this fraction of the fitted rows for the validation curve and keep "
+        "the best epoch (0: fit on all of them)" + preset,
     )
+    p.add_argument("--threads", dest="n_threads", type=_positive_int, help="torch threads")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def _add_scoring_options(p):
     p.add_argument(
         "--eval-noise",
         type=_eval_noise,
@@ -168,55 +171,41 @@ def build_parser():
         "standardize, normalize, and umap when umap-learn is installed; none given: no "
         "such rows)",
     )
-    p.add_argument(
-        "--umap-neighbors", type=_positive_int, help="n_neighbors of the UMAP step (default: 20)"
-    )
+    p.add_argument("--umap-neighbors", type=_positive_int, help="n_neighbors of the UMAP step")
     p.add_argument(
         "--fit-on",
         choices=("train", "all"),
-        help="fit on the training split and cluster the test split (train, the default), "
-        "or fit on and cluster both splits together (all; labels are never used to fit)",
+        help="fit on the training split and cluster the test split (train), or fit on and "
+        "cluster both splits together (all; labels are never used to fit) (default: the "
+        "preset's)",
     )
-    p.add_argument("--threads", dest="n_threads", type=_positive_int, help="torch threads")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument(
-        "--output", default="results/compare", help="output folder (default: results/compare)"
-    )
+
+
+def _add_output_options(p):
+    p.add_argument("--output", default="results/compare", help="output folder")
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
 
 
 def settings_from_args(args):
-    """The dataset name, widths, DAE parameters and compare options that ``args`` ask for."""
-    preset = dict(PRESETS[args.preset])
-    dataset = args.dataset or preset.pop("dataset")
-    preset.pop("dataset", None)
-    widths = args.widths or preset.pop("widths")
-    preset.pop("widths", None)
-    options = {name: preset.pop(name) for name in _COMPARE_OPTIONS if name in preset}
-    for name in _COMPARE_OPTIONS:
-        if getattr(args, name, None) is not None:
-            options[name] = getattr(args, name)
-    if getattr(args, "umap_neighbors", None) is not None:
-        options["umap_params"] = {"n_neighbors": args.umap_neighbors}
-    params = dict(preset)
+    """The dataset name and the arguments of ``compare`` (preset and overrides) that
+    ``args`` ask for."""
+    preset = PRESETS[args.preset]
+    dae_params = dict(preset["dae_params"])
     for name in _DAE_OPTIONS:
         value = getattr(args, name, None)
         if value is not None:
-            params[name] = tuple(value) if name == "hidden_layer_sizes" else value
-    fraction = params.pop("validation_fraction", None)
-    if fraction is None:
-        fraction = 0.1
-    if fraction > 0:
-        # Early stopping with a patience as long as the budget: the held-out split only
-        # draws the validation curve and keeps the best epoch's weights.
-        params.update(
-            early_stopping=True,
-            validation_fraction=fraction,
-            n_iter_no_change=params.get("max_iter", 200),
-        )
-    return dataset, widths, params, options
+            dae_params[name] = tuple(value) if name == "hidden_layer_sizes" else value
+    options = {"preset": args.preset, "dae_params": dae_params, "random_state": args.seed}
+    for name in _SETTINGS_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None:
+            options[name] = value
+    if "eval_noise" in options:
+        options["eval_noise"] = dict(options["eval_noise"])
+    if getattr(args, "umap_neighbors", None) is not None:
+        options["umap_params"] = {"n_neighbors": args.umap_neighbors}
+    return args.dataset or preset["dataset"], options
 
 
 def load_dataset(name, mnist_path=None):
@@ -233,20 +222,10 @@ def load_dataset(name, mnist_path=None):
 
 
 def run_compare(args):
-    dataset, widths, params, options = settings_from_args(args)
+    dataset, options = settings_from_args(args)
     data = load_dataset(dataset, args.mnist_path)
-    eval_noise = dict(args.eval_noise) if args.eval_noise else None
     start = time.perf_counter()
-    result = compare(
-        data,
-        widths=widths,
-        dae_params=params,
-        eval_noise=eval_noise,
-        n_init=args.n_init,
-        random_state=args.seed,
-        progress=not args.quiet,
-        **options,
-    )
+    result = compare(data, progress=not args.quiet, **options)
     result.settings["wall_s"] = round(time.perf_counter() - start, 1)
     result.settings["command"] = "sk-dae " + " ".join(sys.argv[1:])
     written = write_results(result, args.output, figures=not args.no_figures)

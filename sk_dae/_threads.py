@@ -26,3 +26,8 @@ def limit(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def current():
+    """The number of intra-op threads torch uses now."""
+    return torch.get_num_threads()

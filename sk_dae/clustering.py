@@ -28,20 +28,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
 from ._estimator import DenoisingAutoencoder
+from ._presets import CLUSTERING_DAE_PARAMS
 
 __all__ = ["make_clustering_pipeline", "make_embedding", "umap_available"]
 
-#: Parameters of the autoencoder of the clustering recipe: the encoder of the DEC family
-#: (Xie et al., 2016) trained to undo masking noise. Pass other values to
-#: :func:`make_clustering_pipeline` to override them.
-CLUSTERING_DAE_PARAMS = {
-    "hidden_layer_sizes": (500, 500, 2000),
-    "noise": "masking",
-    "noise_level": 0.2,
-    "batch_size": 256,
-    "learning_rate_init": 1e-3,
-    "max_iter": 20,
-}
+#: CLUSTERING_DAE_PARAMS (from :mod:`sk_dae._presets`): the autoencoder of the recipe, the
+#: encoder of the DEC family (Xie et al., 2016) trained to undo masking noise. Pass other
+#: values to :func:`make_clustering_pipeline` to override them.
 
 #: Embedding steps that :func:`make_embedding` knows.
 EMBEDDINGS = ("normalize", "standardize", "umap", "none")

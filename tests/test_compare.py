@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from sk_dae import _compare
+from sk_dae import _compare, _report
 from sk_dae.__main__ import build_parser, main, settings_from_args
+from sk_dae._presets import PRESETS
 from sk_dae.datasets import load_digits
 
 FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32", "--embeddings", "normalize"]
@@ -31,6 +32,7 @@ def digits_result():
         dae_params=params,
         n_init=2,
         embeddings=("normalize",),
+        validation_fraction=0.0,
         progress=False,
     )
 
@@ -79,7 +81,7 @@ def test_scores_match_a_direct_computation(digits_result):
 
 
 def test_write_results(digits_result, tmp_path):
-    written = _compare.write_results(digits_result, tmp_path)
+    written = _report.write_results(digits_result, tmp_path)
     names = {p.name for p in written}
     assert {
         "results.csv",
@@ -103,7 +105,7 @@ def test_write_results(digits_result, tmp_path):
 def test_markdown_table_leaves_missing_metrics_empty():
     row = {key: math.nan for key in _compare.COLUMNS}
     row.update(method="DAE + extra", width=10, kmeans_nmi=0.5)
-    line = _compare.markdown_table([row]).splitlines()[-1]
+    line = _report.markdown_table([row]).splitlines()[-1]
     assert line.startswith("| DAE + extra | 10 |  |")
     assert "0.500" in line
 
@@ -170,9 +172,10 @@ def test_bad_widths_and_noise():
 
 def test_cli_settings_presets_and_overrides():
     parser = build_parser()
-    dataset, widths, params, options = settings_from_args(parser.parse_args(["compare"]))
-    assert dataset == "digits" and widths == [2, 10, 32] and params["early_stopping"]
-    assert options == {}
+    dataset, options = settings_from_args(parser.parse_args(["compare"]))
+    settings = _compare.Settings.from_preset(**options)
+    assert dataset == "digits" and settings.widths == (2, 10, 32)
+    assert settings.model_params()["early_stopping"]
     args = parser.parse_args(
         [
             "compare",
@@ -189,10 +192,18 @@ def test_cli_settings_presets_and_overrides():
             "0",
         ]
     )
-    dataset, widths, params, options = settings_from_args(args)
-    assert dataset == "mnist" and widths == [4]
+    dataset, options = settings_from_args(args)
+    settings = _compare.Settings.from_preset(**options)
+    assert dataset == "mnist" and settings.widths == (4,)
+    params = settings.model_params()
     assert params["hidden_layer_sizes"] == (64, 32) and params["max_iter"] == 7
     assert "early_stopping" not in params
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_cli_trains_what_compare_trains_for_the_same_preset(preset):
+    _, options = settings_from_args(build_parser().parse_args(["compare", "--preset", preset]))
+    assert _compare.Settings.from_preset(**options) == _compare.Settings.from_preset(preset)
 
 
 def test_cli_clustering_preset_and_options():
@@ -200,15 +211,17 @@ def test_cli_clustering_preset_and_options():
 
     parser = build_parser()
     args = parser.parse_args(["compare", "--preset", "mnist-cluster"])
-    dataset, widths, params, options = settings_from_args(args)
-    assert dataset == "mnist" and widths == [10]
-    assert options == {"fit_on": "all"}
-    assert params == CLUSTERING_DAE_PARAMS  # no validation split: train on all rows
+    dataset, options = settings_from_args(args)
+    settings = _compare.Settings.from_preset(**options)
+    assert dataset == "mnist" and settings.widths == (10,)
+    assert settings.fit_on == "all"
+    assert settings.model_params() == CLUSTERING_DAE_PARAMS  # no validation split
     args = parser.parse_args(
         ["compare", "--fit-on", "train", "--embeddings", "--umap-neighbors", "5"]
     )
-    _, _, _, options = settings_from_args(args)
-    assert options == {"fit_on": "train", "embeddings": [], "umap_params": {"n_neighbors": 5}}
+    settings = _compare.Settings.from_preset(**settings_from_args(args)[1])
+    assert settings.fit_on == "train" and settings.embeddings == ()
+    assert settings.umap_params == {"n_neighbors": 5}
     with pytest.raises(SystemExit):
         parser.parse_args(["compare", "--embeddings", "tsne"])
 

@@ -1,0 +1,63 @@
+"""Training budgets, defined once for the API, the command line and the clustering helpers.
+
+:data:`PRESETS` are the budgets of ``sk-dae compare --preset NAME`` and of
+``compare(data, preset=NAME)``: the same models for the same name. Each is a dict of
+:class:`sk_dae._compare.Settings` fields plus the ``dataset`` it is meant for.
+"""
+
+from __future__ import annotations
+
+#: Parameters of the autoencoder of the clustering recipe: the encoder of the DEC family
+#: (Xie et al., 2016) trained to undo masking noise.
+CLUSTERING_DAE_PARAMS = {
+    "hidden_layer_sizes": (500, 500, 2000),
+    "noise": "masking",
+    "noise_level": 0.2,
+    "batch_size": 256,
+    "learning_rate_init": 1e-3,
+    "max_iter": 20,
+}
+
+#: DenoisingAutoencoder settings of the default comparison, on sklearn's 8x8 digits.
+DIGITS_DAE_PARAMS = {
+    "hidden_layer_sizes": (128,),
+    "noise": "gaussian",
+    "noise_level": 0.3,
+    "max_iter": 100,
+    "batch_size": 64,
+    "learning_rate_init": 2e-3,
+}
+
+#: The documented MNIST budget: a (512, 256) encoder, Gaussian noise 0.3, 20 epochs.
+MNIST_DAE_PARAMS = {
+    "hidden_layer_sizes": (512, 256),
+    "noise": "gaussian",
+    "noise_level": 0.3,
+    "max_iter": 20,
+    "batch_size": 128,
+    "learning_rate_init": 1e-3,
+}
+
+#: ``validation_fraction``: the share of the training split held out to draw the
+#: validation curve and keep the best epoch's weights (0: train on all of it).
+PRESETS = {
+    "digits": {
+        "dataset": "digits",
+        "widths": (2, 10, 32),
+        "dae_params": DIGITS_DAE_PARAMS,
+        "validation_fraction": 0.1,
+    },
+    "mnist": {
+        "dataset": "mnist",
+        "widths": (2, 10, 32),
+        "dae_params": MNIST_DAE_PARAMS,
+        "validation_fraction": 0.1,
+    },
+    "mnist-cluster": {
+        "dataset": "mnist",
+        "widths": (10,),
+        "dae_params": CLUSTERING_DAE_PARAMS,
+        "validation_fraction": 0.0,
+        "fit_on": "all",
+    },
+}

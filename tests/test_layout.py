@@ -1,0 +1,108 @@
+"""The shape of the package: one idea a module, short functions, imports in one direction.
+
+These are the rules of the style notes that a reader relies on to find things; each test
+fails with the name of what breaks them.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "sk_dae"
+
+#: What each module of sk_dae may import from sk_dae. The torch side (network, noise,
+#: data path, training loop) sits at the bottom and never reaches up.
+MAY_IMPORT = {
+    "_version": set(),
+    "_network": set(),
+    "_noise": set(),
+    "_threads": set(),
+    "_data": set(),
+    "_jsoncodec": set(),
+    "_presets": set(),
+    "_training": {"_data", "_network"},
+    "_persistence": {"_jsoncodec", "_network", "_training", "_version"},
+    "_estimator": {"_data", "_network", "_noise", "_persistence", "_threads", "_training"},
+    "metrics": set(),
+    "plotting": {"metrics"},
+    "datasets": set(),
+    "clustering": {"_estimator", "_presets"},
+    "_compare": {
+        "_data",
+        "_estimator",
+        "_noise",
+        "_presets",
+        "_threads",
+        "clustering",
+        "metrics",
+    },
+    "_report": {"_compare", "plotting"},
+    "__main__": {"_compare", "_noise", "_presets", "_report", "_version", "datasets"},
+    "__init__": {"_estimator", "_network", "_persistence", "_version"},
+}
+
+#: Modules that know nothing of scikit-learn.
+TORCH_SIDE = ("_network", "_noise", "_data", "_training", "_threads", "_jsoncodec")
+
+MAX_FUNCTION_LINES = 60
+
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+
+
+def _tree(name):
+    return ast.parse((PACKAGE / f"{name}.py").read_text())
+
+
+def _imports(tree):
+    """Top-level packages and sk_dae modules imported anywhere in ``tree``."""
+    outside, inside = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            outside.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.module:
+                    inside.add(node.module.split(".")[0])
+                else:
+                    inside.update(alias.name for alias in node.names)
+            else:
+                outside.add(node.module.split(".")[0])
+    return outside, inside
+
+
+def test_every_module_has_a_place_in_the_map():
+    assert set(MODULES) == set(MAY_IMPORT)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_imports_go_one_way(name):
+    _, inside = _imports(_tree(name))
+    assert inside <= MAY_IMPORT[name], f"sk_dae.{name} imports {sorted(inside - MAY_IMPORT[name])}"
+
+
+@pytest.mark.parametrize("name", TORCH_SIDE)
+def test_the_torch_side_knows_nothing_of_sklearn(name):
+    outside, _ = _imports(_tree(name))
+    assert "sklearn" not in outside
+
+
+def _code_lines(function):
+    """Lines of ``function`` other than its docstring and blank lines."""
+    body = function.body
+    skip = set()
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        skip = set(range(body[0].lineno, body[0].end_lineno + 1))
+    return [n for n in range(function.lineno, function.end_lineno + 1) if n not in skip]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_functions_fit_on_a_screen(name):
+    source = (PACKAGE / f"{name}.py").read_text().splitlines()
+    long = []
+    for node in ast.walk(_tree(name)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            n_lines = sum(1 for n in _code_lines(node) if source[n - 1].strip())
+            if n_lines > MAX_FUNCTION_LINES:
+                long.append(f"{node.name} ({n_lines} lines)")
+    assert not long, f"sk_dae.{name}: functions longer than {MAX_FUNCTION_LINES} lines: {long}"
