@@ -1,0 +1,208 @@
+"""Unit tests of ``sk_dae._noise`` on tensors: the statistics of each noise process,
+reproducibility from a generator, and the buffer contract of ``Corruptor``.
+
+The statistical tests use a 2000 x 500 tensor, i.e. N = 1,000,000 draws, so that
+tolerances can be tight and still many standard errors wide (each is justified where
+it is used).
+"""
+
+import pytest
+import torch
+
+from sk_dae._noise import (
+    NOISE_KINDS,
+    Corruptor,
+    gaussian_noise,
+    masking_noise,
+    salt_and_pepper_noise,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SHAPE = (2000, 500)
+N = SHAPE[0] * SHAPE[1]
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture(scope="module")
+def x():
+    """Values in [0.1, 0.9]: strictly inside the default [low, high] = [0, 1]."""
+    return torch.rand(SHAPE, generator=_gen(0)) * 0.8 + 0.1
+
+
+def test_noise_kinds():
+    assert set(NOISE_KINDS) == {"gaussian", "masking", "salt_and_pepper"}
+
+
+@pytest.mark.parametrize("std", [0.1, 0.5, 2.0])
+def test_gaussian_noise_has_the_stated_std_and_zero_mean(x, std):
+    noise = Corruptor("gaussian", std)(x, _gen(1)) - x
+    # The sample std of N normal draws has standard error std / sqrt(2N) = 0.0007 std:
+    # 1% is 14 standard errors. The sample mean has standard error std / sqrt(N) =
+    # 0.001 std: 1% of std is 10 standard errors.
+    assert noise.std().item() == pytest.approx(std, rel=0.01)
+    assert abs(noise.mean().item()) < 0.01 * std
+
+
+def test_gaussian_noise_function_matches_the_corruptor(x):
+    torch.testing.assert_close(
+        gaussian_noise(x, 0.3, _gen(1)), Corruptor("gaussian", 0.3)(x, _gen(1))
+    )
+
+
+@pytest.mark.parametrize("low, high", [(0.0, 1.0), (0.3, 0.7), (-1.0, 0.5)])
+def test_gaussian_clip_keeps_values_in_range(x, low, high):
+    out = Corruptor("gaussian", 0.5, low=low, high=high, clip=True)(x, _gen(1))
+    # the bounds as float32 values; std 0.5 on [0.1, 0.9] crosses both ends often
+    low32, high32 = torch.tensor([low, high], dtype=out.dtype)
+    assert torch.equal(out.min(), low32)
+    assert torch.equal(out.max(), high32)
+    assert ((out > low32) & (out < high32)).any()
+
+
+def test_gaussian_without_clip_leaves_the_range(x):
+    out = Corruptor("gaussian", 0.5, low=0.0, high=1.0, clip=False)(x, _gen(1))
+    assert out.min().item() < 0.0
+    assert out.max().item() > 1.0
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_masking_zeroes_the_stated_fraction_and_keeps_the_rest(x, fraction):
+    data = x.clone()
+    data[:, ::5] = 0.0  # a fifth of the entries are zero already
+    nonzero = data != 0
+    out = Corruptor("masking", fraction)(data, _gen(2))
+    zeroed = (out == 0) & nonzero
+    # N' = 800,000 Bernoulli draws: the standard error of the fraction is at most
+    # sqrt(0.25 / N') = 0.00056; 0.005 is 9 standard errors.
+    assert zeroed.sum().item() / nonzero.sum().item() == pytest.approx(fraction, abs=0.005)
+    kept = out != 0
+    assert torch.equal(out[kept], data[kept])
+    assert torch.count_nonzero(out[~nonzero]) == 0
+
+
+def test_masking_noise_function_matches_the_corruptor(x):
+    torch.testing.assert_close(
+        masking_noise(x, 0.3, _gen(2)), Corruptor("masking", 0.3)(x, _gen(2))
+    )
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5])
+@pytest.mark.parametrize("low, high", [(0.0, 1.0), (-1.0, 2.0)])
+def test_salt_and_pepper_sets_the_stated_fraction_to_low_or_high(x, fraction, low, high):
+    out = Corruptor("salt_and_pepper", fraction, low=low, high=high)(x, _gen(3))
+    pepper = out == low
+    salt = out == high
+    changed = pepper | salt  # x lies strictly inside (low, high), so these all changed
+    # Fractions of N = 1e6 Bernoulli draws have standard error <= 0.0005; 0.005 is
+    # 10 standard errors, for the changed fraction and for each half.
+    assert changed.float().mean().item() == pytest.approx(fraction, abs=0.005)
+    assert pepper.float().mean().item() == pytest.approx(fraction / 2, abs=0.005)
+    assert salt.float().mean().item() == pytest.approx(fraction / 2, abs=0.005)
+    assert torch.equal(out[~changed], x[~changed])
+
+
+def test_salt_and_pepper_function_matches_the_corruptor(x):
+    torch.testing.assert_close(
+        salt_and_pepper_noise(x, 0.3, _gen(3), low=-1.0, high=2.0),
+        Corruptor("salt_and_pepper", 0.3, low=-1.0, high=2.0)(x, _gen(3)),
+    )
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_each_kind_is_reproducible_from_a_seeded_generator(x, kind):
+    a = Corruptor(kind, 0.3)(x, _gen(10), reuse_buffer=False)
+    b = Corruptor(kind, 0.3)(x, _gen(10), reuse_buffer=False)
+    c = Corruptor(kind, 0.3)(x, _gen(11), reuse_buffer=False)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_corruption_leaves_the_global_rng_untouched(x, kind):
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    Corruptor(kind, 0.3)(x, _gen(10))
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_consecutive_calls_draw_fresh_noise(x, kind):
+    corruptor = Corruptor(kind, 0.3)
+    generator = _gen(10)
+    first = corruptor(x, generator).clone()
+    second = corruptor(x, generator)
+    assert not torch.equal(first, second)
+
+
+@pytest.mark.parametrize(
+    "kind, level",
+    [(None, 0.3), (None, 0.0), ("gaussian", 0.0), ("masking", 0), ("salt_and_pepper", 0.0)],
+)
+def test_no_kind_or_zero_level_returns_the_input(x, kind, level):
+    corruptor = Corruptor(kind, level)
+    assert corruptor.is_identity
+    assert corruptor(x, _gen(0)) is x
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_without_buffer_reuse_each_call_returns_a_fresh_tensor(kind):
+    data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
+    original = data.clone()
+    corruptor = Corruptor(kind, 0.3)
+    generator = _gen(1)
+    a = corruptor(data, generator, reuse_buffer=False)
+    a_copy = a.clone()
+    b = corruptor(data, generator, reuse_buffer=False)
+    assert a is not b
+    assert a.data_ptr() != b.data_ptr()
+    assert a.data_ptr() != data.data_ptr()
+    assert torch.equal(a, a_copy)  # the second call did not overwrite the first result
+    assert torch.equal(data, original)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_a_fresh_result_is_not_overwritten_by_later_buffered_calls(kind):
+    data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
+    corruptor = Corruptor(kind, 0.3)
+    generator = _gen(1)
+    fresh = corruptor(data, generator, reuse_buffer=False)
+    fresh_copy = fresh.clone()
+    buffered = corruptor(data, generator)
+    assert buffered.data_ptr() != fresh.data_ptr()
+    assert torch.equal(fresh, fresh_copy)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_buffer_reuse_returns_the_same_storage_and_never_modifies_the_input(kind):
+    data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
+    original = data.clone()
+    corruptor = Corruptor(kind, 0.3)
+    generator = _gen(1)
+    a = corruptor(data, generator)
+    b = corruptor(data, generator)
+    assert a.data_ptr() == b.data_ptr()
+    assert a.data_ptr() != data.data_ptr()
+    assert torch.equal(data, original)
+    # a batch of another shape (the last, smaller batch) gets a buffer of its shape
+    c = corruptor(data[:7], generator)
+    assert c.shape == (7, 20)
+    assert torch.equal(data, original)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_output_keeps_shape_and_dtype(kind, dtype):
+    data = torch.rand(30, 4, generator=_gen(0), dtype=dtype)
+    out = Corruptor(kind, 0.3)(data, _gen(1))
+    assert out.shape == data.shape
+    assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["uniform", "Gaussian", "dropout", ""])
+def test_unknown_kind_raises_value_error(kind):
+    with pytest.raises(ValueError, match="unknown noise kind"):
+        Corruptor(kind, 0.1)
