@@ -8,12 +8,17 @@ user input into their arguments and their results into fitted attributes.
 from __future__ import annotations
 
 import copy
+import math
+import os
+import sys
 import warnings
 import weakref
 from dataclasses import dataclass
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -139,8 +144,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         (numpy's and torch's) is never used or changed.
 
     verbose : int, default=0
-        With a positive value, show a progress bar with the running training and
-        validation loss.
+        With a positive value, report the training and validation loss of every epoch:
+        a progress bar on a terminal, one plain line per epoch on standard output
+        otherwise (a log file), as scikit-learn's MLP prints.
 
     device : str, default="auto"
         Torch device to train and infer on: ``"auto"`` (CUDA when available, else CPU),
@@ -360,13 +366,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         try:
             with _threads.limit(self.n_threads):
                 continuing = hasattr(self, "module_") and (incremental or self.warm_start)
-                hidden, device = self._check_params()
+                hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
                 run = self._start_run(X.shape[1], data_range, hidden, device, continuing)
                 run.generator = self._noise_generator(run, incremental)
                 self._add_training_data(run, X, incremental)
                 result = self._train(run, incremental, data_range)
-                self._store(run, result, continuing)
+                self._store(run, result, continuing, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
@@ -374,8 +380,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self._warn_if_unfinished(result, incremental)
         return self
 
-    def _check_params(self):
+    def _check_params(self, incremental):
         """The parameters that the constraints cannot check: hidden sizes and device."""
+        if incremental and self.early_stopping:
+            # As scikit-learn's MLP: there is no held-out set to stop on in one chunk.
+            raise ValueError("partial_fit does not support early_stopping=True.")
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
                 f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
@@ -436,6 +445,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self._check_loss_fits(*run.data_range)
         run.optimizer = self._optimizer_for(run.module, continuing)
         run.corruptor = self._corruptor(run.output_activation, *run.data_range)
+        if continuing and self.early_stopping and self.best_validation_score_ is not None:
+            run.best_validation_score = self.best_validation_score_
         return run
 
     def _noise_generator(self, run, incremental):
@@ -467,7 +478,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             module, self.optimizer, self.learning_rate_init, weight_decay=self.alpha
         )
         previous = getattr(self, "_optimizer", None)
-        if continuing and previous is not None:
+        # Moments carry over to the same kind of optimizer only (adam -> sgd starts anew).
+        if continuing and type(previous) is type(optimizer):
             # A deep copy: load_state_dict keeps the very tensors it is given, so without
             # it a diverging warm start would poison the fitted model's optimizer state.
             optimizer.load_state_dict(copy.deepcopy(previous.state_dict()))
@@ -517,6 +529,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change,
                     X_val=run.X_val,
+                    best_validation_score=run.best_validation_score,
                     l1=self.l1,
                     check_convergence=not incremental,
                     progress=progress,
@@ -529,14 +542,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     f"scaled (values range over [{low:.4g}, {high:.4g}]); try a "
                     "smaller learning_rate_init or standardize X (e.g. StandardScaler)."
                 ) from None
-        if result.interrupted and result.n_iter == 0:
-            # Interrupted before one epoch completed: there are no weights worth keeping,
-            # so the interrupt goes on and _fit restores the model as it was.
+        if result.interrupted and result.n_steps == 0:
+            # Interrupted before one optimizer step: nothing was learned, so the interrupt
+            # goes on and _fit restores the model as it was.
             raise KeyboardInterrupt
         return result
 
-    def _store(self, run, result, continuing):
-        """Set the fitted attributes from the run and its result."""
+    def _store(self, run, result, continuing, incremental):
+        """Set the fitted attributes from the run and its result.
+
+        As in scikit-learn's MLP, a continued fit extends ``loss_curve_`` and, with early
+        stopping, ``validation_scores_``; a fit without early stopping has none.
+        """
         loss_curve, n_iter, t = [], 0, 0
         if continuing:
             loss_curve, n_iter, t = list(self.loss_curve_), self.n_iter_, self.t_
@@ -550,30 +567,31 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.loss_curve_ = loss_curve + result.loss_curve
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
-        self.best_loss_ = min(self.loss_curve_)
+        self.best_loss_ = min(self.loss_curve_, default=math.inf)
         if run.X_val is not None:
-            self.validation_scores_ = result.validation_scores
+            previous = getattr(self, "validation_scores_", None) if continuing else None
+            self.validation_scores_ = list(previous or []) + result.validation_scores
             self.best_validation_score_ = result.best_validation_score
-        elif not continuing:
+        elif not incremental:
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
     def _warn_if_unfinished(self, result, incremental):
-        # stacklevel: here, _fit, fit or partial_fit, sklearn's _fit_context, the caller.
         if result.interrupted:
+            kept = "the best epoch's weights" if result.n_iter else "the last step's weights"
             warnings.warn(
-                f"Training was interrupted after {result.n_iter} complete epoch(s) of this "
-                "fit; the model keeps the best weights so far. Call fit again with "
-                "warm_start=True to continue.",
+                f"Training was interrupted after {result.n_iter} complete epoch(s) and "
+                f"{result.n_steps} optimizer step(s) of this fit; the model keeps {kept}. "
+                "Call fit again with warm_start=True (or partial_fit) to continue.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=_caller_stacklevel(),
             )
         elif not incremental and not result.converged and result.n_iter == self.max_iter:
             warnings.warn(
                 f"Stopped at max_iter={self.max_iter} epochs before the loss converged; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=_caller_stacklevel(),
             )
 
     def _resolve_output_activation(self, data_min, data_max):
@@ -858,6 +876,24 @@ class _Run:
     X_train: torch.Tensor = None
     X_val: torch.Tensor = None
     batch_size: int = None
+    best_validation_score: float = -math.inf
+
+
+# Frames of these folders are skipped when a warning names the line that caused it.
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sklearn, joblib, sys.modules[__package__])
+)
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` that makes a warning raised by the calling function point at the
+    first line outside sk_dae, scikit-learn and joblib: the user's ``fit`` or
+    ``Pipeline.fit``, not ``sklearn/base.py``."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # Float64 copies of fitted networks, for float64 input; dropped with the network.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import sys
 from dataclasses import dataclass, field
 
 import torch
@@ -35,6 +36,7 @@ class TrainingResult:
     best_loss: float = math.inf
     best_validation_score: float = -math.inf
     n_iter: int = 0
+    n_steps: int = 0
     n_samples_seen: int = 0
     converged: bool = False
     interrupted: bool = False
@@ -102,10 +104,12 @@ def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1):
     return batch_loss.detach()
 
 
-def run_epoch(module, X, *, batch_size, shuffle, generator, **step):
+def run_epoch(module, X, *, batch_size, shuffle, generator, result, **step):
     """One pass over the rows of ``X``; the mean training loss per row.
 
-    ``step`` holds the keyword arguments of :func:`train_step`.
+    Every optimizer step and the rows it saw are counted in ``result`` as they happen, so
+    that an interrupted epoch still tells how far it got. ``step`` holds the keyword
+    arguments of :func:`train_step`.
     """
     n_samples = X.shape[0]
     perm = torch.randperm(n_samples, generator=generator, device=X.device) if shuffle else None
@@ -113,6 +117,8 @@ def run_epoch(module, X, *, batch_size, shuffle, generator, **step):
     for index in batch_indices(n_samples, batch_size, perm):
         clean = X[index] if perm is None else X.index_select(0, index)
         batch_loss = train_step(module, clean, generator=generator, **step)
+        result.n_steps += 1
+        result.n_samples_seen += clean.shape[0]
         total.add_(batch_loss, alpha=clean.shape[0])
     return total.item() / n_samples
 
@@ -121,12 +127,15 @@ class _StoppingRule:
     """The stopping rule of scikit-learn's MLP over the training loss or, with held-out
     rows, the validation score; remembers the weights of the best epoch."""
 
-    def __init__(self, tol, n_iter_no_change, *, early_stopping):
+    def __init__(self, module, tol, n_iter_no_change, *, early_stopping, score_to_beat):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.no_improvement = 0
+        # Continuing a model whose weights scored score_to_beat: they are the best so far.
         self.best_state = None
+        if early_stopping and math.isfinite(score_to_beat):
+            self.best_state = copy.deepcopy(module.state_dict())
 
     def update(self, module, result, epoch_loss, score):
         """Record one epoch in ``result``; whether training should stop."""
@@ -163,6 +172,7 @@ def train(
     tol=1e-4,
     n_iter_no_change=10,
     X_val=None,
+    best_validation_score=-math.inf,
     l1=0.0,
     check_convergence=True,
     progress=None,
@@ -182,32 +192,49 @@ def train(
         Held-out rows: when given, every epoch is scored on them (negative mean squared
         reconstruction error), training stops when that score stops improving and the
         best-scoring weights are restored.
+    best_validation_score : float
+        With ``X_val``, the score of the starting weights when they continue an earlier
+        fit (as scikit-learn's MLP does under ``warm_start``): they are restored unless an
+        epoch beats it.
     check_convergence : bool
         Stop once the monitored quantity has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs.
     progress : callable or None
         Called after every epoch as ``progress(epoch, loss, validation_score)``.
 
-    A ``KeyboardInterrupt`` ends training early: the weights of the best epoch so far are
-    restored and ``result.interrupted`` is set. A non-finite loss raises
-    :class:`TrainingDivergedError`; the module's weights are then undefined.
+    A ``KeyboardInterrupt`` ends training early and sets ``result.interrupted``: the
+    weights of the best epoch so far are restored, or, when no epoch has ended, the
+    weights of the last optimizer step are kept (``result.n_steps`` tells how many). A
+    non-finite loss raises :class:`TrainingDivergedError`; the module's weights are then
+    undefined.
     """
-    result = TrainingResult()
-    rule = _StoppingRule(tol, n_iter_no_change, early_stopping=X_val is not None)
+    result = TrainingResult(best_validation_score=best_validation_score)
+    rule = _StoppingRule(
+        module,
+        tol,
+        n_iter_no_change,
+        early_stopping=X_val is not None,
+        score_to_beat=best_validation_score,
+    )
     step = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
     module.train()
     use_generator(module, generator)
     try:
         for epoch in range(max_iter):
             epoch_loss = run_epoch(
-                module, X, batch_size=batch_size, shuffle=shuffle, generator=generator, **step
+                module,
+                X,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                generator=generator,
+                result=result,
+                **step,
             )
             if not math.isfinite(epoch_loss):
                 raise TrainingDivergedError(
                     f"the training loss became {epoch_loss} at epoch {epoch + 1}"
                 )
             result.n_iter += 1
-            result.n_samples_seen += X.shape[0]
             result.loss_curve.append(epoch_loss)
             score = None
             if X_val is not None:
@@ -234,10 +261,22 @@ def train(
 
 @contextlib.contextmanager
 def progress_bar(enabled, total, desc="DenoisingAutoencoder"):
-    """A tqdm bar over ``total`` epochs when ``enabled``; yields the per-epoch callback
-    that :func:`train` takes (None when disabled)."""
+    """Yield the per-epoch callback that :func:`train` takes (None when not ``enabled``).
+
+    On a terminal it drives a tqdm bar over ``total`` epochs; elsewhere (a log file, a
+    notebook's captured output) it prints one plain line per epoch, as scikit-learn's MLP
+    does with ``verbose``.
+    """
     if not enabled:
         yield None
+        return
+    if not sys.stderr.isatty():
+
+        def line(epoch, loss, score):
+            validation = "" if score is None else f", validation MSE = {-score:.6g}"
+            print(f"{desc}: epoch {epoch + 1}/{total}, loss = {loss:.6g}{validation}", flush=True)
+
+        yield line
         return
     from tqdm.auto import tqdm
 
