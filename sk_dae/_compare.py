@@ -11,8 +11,10 @@ are written by :mod:`sk_dae._report`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -211,7 +213,8 @@ def compare(data, settings=None, *, progress=True, **options):
     settings : Settings, default=None
         What to fit and score; None: ``Settings.from_preset(**options)``.
     progress : bool, default=True
-        Show a progress bar (and the DAE's per-epoch bar).
+        Report progress: on a terminal, progress bars (and the DAE's per-epoch bar);
+        otherwise (a log file) one plain line per model on standard output.
     **options
         ``preset`` (default ``"digits"``) and fields of :class:`Settings` that override
         it (with ``settings`` given: fields that override those).
@@ -224,8 +227,6 @@ def compare(data, settings=None, *, progress=True, **options):
         ``cluster_labels`` (KMeans labels of the clustered rows by ``(method, width)``),
         ``y_cluster`` (their classes), ``data`` and ``settings``.
     """
-    from tqdm.auto import tqdm
-
     if settings is None:
         settings = Settings.from_preset(**options)
     else:
@@ -239,18 +240,14 @@ def compare(data, settings=None, *, progress=True, **options):
     splits = _Splits.of(data, settings)
     models = Bunch(daes={}, pcas={}, cluster_labels={})
     n_rows = 2 + (len(settings.embeddings) if splits.labelled else 0)
-    n_steps = 1 + n_rows * len(settings.widths)
-    bar = tqdm(total=n_steps, desc="compare", unit="model", disable=not progress)
-    with bar, warnings.catch_warnings():
-        # The budget is a fixed number of epochs / iterations by design.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        rows = [input_row(splits, settings, models.cluster_labels)]
-        bar.update()
+    bars = progress and sys.stdout.isatty()
+    with _reporter(progress, bars, 1 + n_rows * len(settings.widths)) as report:
+        report(input_row(splits, settings, models.cluster_labels))
+        rows = [report.last]
         for width in settings.widths:
-            for row in width_rows(width, splits, settings, models, progress):
+            for row in width_rows(width, splits, settings, models, verbose=bars):
+                report(row)
                 rows.append(row)
-                bar.set_postfix_str(f"{row['method']} width {width}")
-                bar.update()
     return Bunch(
         rows=rows,
         **models,
@@ -261,7 +258,47 @@ def compare(data, settings=None, *, progress=True, **options):
     )
 
 
-def width_rows(width, splits, settings, models, progress):
+@contextlib.contextmanager
+def _reporter(progress, bars, total):
+    """Yield ``report(row)``, called once per row: a tqdm bar on a terminal, one plain
+    line per row otherwise, nothing without ``progress``. ConvergenceWarnings are
+    silenced meanwhile: the budget is a fixed number of epochs by design."""
+
+    def report(row):
+        report.last = row
+        if bar is not None:
+            bar.set_postfix_str(f"{row['method']} width {row['width']}")
+            bar.update()
+        elif progress:
+            print(_progress_line(row), flush=True)
+
+    bar = None
+    with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if bars:
+            from tqdm.auto import tqdm
+
+            bar = stack.enter_context(tqdm(total=total, desc="compare", unit="model"))
+        yield report
+
+
+def _progress_line(row):
+    """What a log shows of a finished row: what, how long, the headline scores."""
+    parts = []
+    if row["method"] in ("PCA", "DAE"):
+        parts.append(f"fit {row['fit_s']:.1f} s")
+    if not _isnan(row["mse_clean"]):
+        parts.append(f"clean MSE {row['mse_clean']:.4f}")
+    if not _isnan(row["kmeans_acc"]):
+        parts.append(f"KMeans accuracy {row['kmeans_acc']:.3f} ({row['cluster_s']:.1f} s)")
+    return f"{row['method']}, width {row['width']}: " + ", ".join(parts)
+
+
+def _isnan(value):
+    return isinstance(value, float) and math.isnan(value)
+
+
+def width_rows(width, splits, settings, models, verbose):
     """Fit PCA and the DAE of one width; yield their rows and the clustering rows."""
     pca = PCA(n_components=width, random_state=settings.random_state)
     models.pcas[width] = pca
@@ -273,7 +310,7 @@ def width_rows(width, splits, settings, models, progress):
     dae = DenoisingAutoencoder(
         n_components=width,
         random_state=settings.random_state,
-        verbose=int(progress),
+        verbose=int(verbose),
         **settings.model_params(),
     )
     models.daes[width] = dae
