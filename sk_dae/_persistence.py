@@ -241,8 +241,14 @@ def save(estimator, path):
 
 
 def _write_atomically(path, payload):
+    """Write ``payload`` to a temporary file beside ``path``, then rename it into place.
+
+    mkstemp creates the file with mode 0600; it gets the mode of any other file the user
+    writes (0666 less the umask) before it takes the final name.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as file:
             file.write(payload)
             file.flush()
@@ -251,6 +257,13 @@ def _write_atomically(path, payload):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask():
+    # The umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def load(path, cls):
