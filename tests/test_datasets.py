@@ -159,7 +159,9 @@ def _fake_openml_answer(url):
                 "status": "active",
                 "format": "ARFF",
                 "description": "nine fake digits",
+                # scikit-learn >= 1.7 downloads "url", older versions the file_id.
                 "url": "https://api.openml.org/data/v1/download/52667/mnist_784.arff",
+                "file_id": "52667",
                 "md5_checksum": hashlib.md5(_FAKE_ARFF).hexdigest(),
             }
         },
@@ -185,7 +187,7 @@ def _fake_openml_answer(url):
         },
     }
     path = urllib.parse.urlparse(url).path
-    if path.endswith("mnist_784.arff"):
+    if path.startswith("/data/v1/download/52667"):
         return _FAKE_ARFF
     if path not in answers:
         raise urllib.error.HTTPError(url, 404, f"the fake OpenML has no {path}", {}, None)
