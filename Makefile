@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint docs clean
+.PHONY: setup demo test test-min-deps lint docs clean
 
 $(VENV)/.installed-$(EXTRAS): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The core tests against the lowest versions setup.cfg declares, in a virtual environment
+# of their own (build/venv-min): see .ci/min-deps.
+test-min-deps:
+	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" .ci/min-deps
 
 lint: setup
 	$(BIN)/ruff check sk_dae tests examples benchmarks
