@@ -369,7 +369,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
                 run = self._start_run(X.shape[1], data_range, hidden, device, continuing)
-                run.generator = self._noise_generator(run, incremental)
+                run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
                 self._add_training_data(run, X, incremental)
                 result = self._train(run, incremental, data_range)
                 self._store(run, result, continuing, incremental)
@@ -449,12 +449,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             run.best_validation_score = self.best_validation_score_
         return run
 
-    def _noise_generator(self, run, incremental):
-        """partial_fit continues the noise stream; every fit starts it from the seed."""
+    def _noise_generator(self, device, seed, incremental):
+        """partial_fit continues the noise stream (from a copy, so that a failing call
+        leaves the model's as it was); every fit starts it from the seed."""
+        generator = torch.Generator(device=device)
         previous = getattr(self, "_generator", None)
         if incremental and previous is not None:
-            return previous
-        return torch.Generator(device=run.device).manual_seed(run.seeds[0])
+            return generator.set_state(previous.get_state())
+        return generator.manual_seed(seed)
 
     def _check_same_architecture(self, hidden):
         widths = self.module_.widths
