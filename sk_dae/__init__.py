@@ -2,7 +2,14 @@
 
 from ._estimator import DenoisingAutoencoder
 from ._network import Autoencoder
+from ._outliers import DAEOutlierDetector
 from ._persistence import InconsistentVersionWarning
 from ._version import __version__
 
-__all__ = ["Autoencoder", "DenoisingAutoencoder", "InconsistentVersionWarning", "__version__"]
+__all__ = [
+    "Autoencoder",
+    "DAEOutlierDetector",
+    "DenoisingAutoencoder",
+    "InconsistentVersionWarning",
+    "__version__",
+]

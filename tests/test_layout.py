@@ -28,6 +28,7 @@ MAY_IMPORT = {
     "plotting": {"metrics"},
     "datasets": set(),
     "clustering": {"_estimator", "_presets"},
+    "_outliers": {"_data", "_estimator"},
     "_compare": {
         "_data",
         "_estimator",
@@ -39,7 +40,7 @@ MAY_IMPORT = {
     },
     "_report": {"_compare", "plotting"},
     "__main__": {"_compare", "_noise", "_presets", "_report", "_version", "datasets"},
-    "__init__": {"_estimator", "_network", "_persistence", "_version"},
+    "__init__": {"_estimator", "_network", "_outliers", "_persistence", "_version"},
 }
 
 #: Modules that know nothing of scikit-learn.

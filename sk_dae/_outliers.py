@@ -1,0 +1,317 @@
+"""DAEOutlierDetector: outlier detection by reconstruction error, on sklearn's outlier API.
+
+A :class:`~sk_dae.DenoisingAutoencoder` trained on (mostly) normal data reconstructs
+normal rows well and unusual ones badly. This module turns its reconstruction error into
+the scores, threshold and labels of :class:`~sklearn.ensemble.IsolationForest`'s
+interface. The scores are plain numpy on the autoencoder's ``reconstruct``: no torch
+code lives here.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._data import INFERENCE_BATCH_SIZE
+from ._estimator import DenoisingAutoencoder
+
+#: Parameters of the autoencoder used when ``autoencoder=None``. A linear output
+#: reconstructs the background of images far better than a sigmoid (whose outputs only
+#: approach 0 and 1), and outlier scores depend on exactly that: on MNIST with 5% of the
+#: pixels replaced by noise, ROC AUC 0.95 against 0.67 with the mean squared error.
+DEFAULT_AUTOENCODER_PARAMS = {"output_activation": "identity"}
+
+#: ``contamination="auto"`` flags the rows whose error lies more than this many
+#: interquartile ranges above the third quartile of the training errors: the points a box
+#: plot draws beyond its whiskers (Tukey's fence). Measured on 20,000 MNIST digits (a
+#: 784-256-32 network, 10 epochs): it flags about 7% of clean test digits with the
+#: standardized error (2% with the mean squared error), every digit with 5% of its
+#: pixels replaced by noise and 65% of digits rotated by 90 degrees. The "far out" fence
+#: (3 ranges) flags nothing at all on small, well reconstructed data sets.
+AUTO_FENCE = 1.5
+
+
+class DAEOutlierDetector(OutlierMixin, BaseEstimator):
+    """Outlier detection with the reconstruction error of a denoising autoencoder.
+
+    The autoencoder is trained on ``X`` in :meth:`fit`; a row it reconstructs badly is
+    unusual. :meth:`score_samples` returns the negative reconstruction error (higher is
+    more normal), :meth:`decision_function` subtracts ``offset_`` (negative means
+    outlier) and :meth:`predict` returns -1 for outliers and +1 for inliers, as
+    :class:`~sklearn.ensemble.IsolationForest` does.
+
+    Parameters
+    ----------
+    autoencoder : DenoisingAutoencoder, default=None
+        The autoencoder to train, cloned in :meth:`fit` into ``autoencoder_`` (the one
+        given is never fitted). None means
+        ``DenoisingAutoencoder(output_activation="identity")``. Its parameters can be
+        searched as ``autoencoder__<name>``, e.g. ``autoencoder__n_components`` (the
+        search needs an explicit ``autoencoder``: None has no parameters).
+
+    error : {"standardized", "mse"}, default="standardized"
+        How a row's reconstruction errors make its score. ``"mse"``: the mean squared
+        error ``mean_j (x_j - r_j)**2``, the negative of
+        :meth:`DenoisingAutoencoder.score_samples`. ``"standardized"``: every feature's
+        error in units of that feature's typical error on the training data,
+        ``mean_j ((x_j - r_j) / s_j)**2`` with ``s_j`` in ``error_scale_``. A feature
+        the model reconstructs almost exactly (the empty border of an image) then counts
+        as much as one it reconstructs loosely, so a few wrong pixels in the background
+        stand out.
+
+    spread_floor : float, default=0.1
+        Lower bound of every ``s_j``, as a fraction of the root mean squared training
+        error over all features. Without it a feature constant in training gets a
+        spread near zero and any change in it (a clean digit touching a pixel that no
+        training digit touched) multiplies the row's score by millions. Only used with
+        ``error="standardized"``.
+
+    contamination : "auto" or float, default="auto"
+        The proportion of outliers in the training data; it sets ``offset_``, the
+        threshold of :meth:`predict`. A float in (0, 0.5]: ``offset_`` is that
+        percentile of the training scores, so :meth:`predict` flags that fraction of
+        the training rows. ``"auto"``: the box-plot rule (Tukey's fence), so a row is
+        an outlier when its error lies more than 1.5 interquartile ranges above the
+        third quartile of the training rows' errors. Errors have a long right tail, so
+        this flags a few percent of normal rows (about 7% of MNIST digits with the
+        standardized error); set a float for fewer.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the autoencoder (weights, noise, shuffling), set on ``autoencoder_``.
+        None keeps the autoencoder's own ``random_state``.
+
+    n_threads : int or None, default=None
+        CPU threads torch may use, set on ``autoencoder_``. None keeps the
+        autoencoder's own ``n_threads``.
+
+    Attributes
+    ----------
+    autoencoder_ : DenoisingAutoencoder
+        The fitted autoencoder.
+
+    error_scale_ : ndarray of shape (n_features_in_,)
+        ``s_j``: the root mean squared training error of every feature, at least
+        ``spread_floor`` times its root mean over features. With ``error="mse"``, ones.
+
+    offset_ : float
+        Offset used to define the decision function from the raw scores:
+        ``decision_function = score_samples - offset_``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    DenoisingAutoencoder.score_samples : The negative mean squared error of every row,
+        the score of ``error="mse"``.
+    sklearn.ensemble.IsolationForest : Outlier detection with random trees; fast, and
+        strong on tabular data.
+    sklearn.neighbors.LocalOutlierFactor : Outlier detection by local density; use
+        ``novelty=True`` to score new data.
+
+    Notes
+    -----
+    The detector is fitted once and then scores any data, as
+    :class:`~sklearn.ensemble.IsolationForest` and ``LocalOutlierFactor(novelty=True)``
+    do: :meth:`fit_predict` labels the training rows, :meth:`predict` new ones. Train
+    it on data that are normal or nearly so; an autoencoder that sees many outliers
+    learns to reconstruct them too. Scale tabular features first (e.g. in a
+    :class:`~sklearn.pipeline.Pipeline` after a
+    :class:`~sklearn.preprocessing.StandardScaler`): the autoencoder trains on the
+    squared error of the features as given.
+
+    Training rows are reconstructed slightly better than new ones, so a threshold set
+    on them flags somewhat more than ``contamination`` of new normal rows.
+
+    The standardized error follows the practice of PyOD's ``AutoEncoder``, which divides
+    every feature by its standard deviation; here the error, not the input, is divided,
+    and by a floored spread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_dae import DAEOutlierDetector
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> X_train, X_test = X[:1500], X[1500:]
+    >>> X_noisy = X_test.copy()  # every 5th pixel replaced by noise
+    >>> X_noisy[:, ::5] = np.random.default_rng(0).random((len(X_test), 13))
+    >>> detector = DAEOutlierDetector(contamination=0.05, random_state=0).fit(X_train)
+    >>> detector.autoencoder_.output_activation_
+    'identity'
+    >>> float(np.mean(detector.predict(X_test) == 1)) > 0.8  # most clean digits pass
+    True
+    >>> float(np.mean(detector.predict(X_noisy) == -1))  # the noisy ones are flagged
+    1.0
+    >>> bool(np.all(detector.decision_function(X_noisy) < 0))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
+        "error": [StrOptions({"standardized", "mse"})],
+        "spread_floor": [Interval(Real, 0, None, closed="left")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        autoencoder=None,
+        *,
+        error="standardized",
+        spread_floor=0.1,
+        contamination="auto",
+        random_state=None,
+        n_threads=None,
+    ):
+        self.autoencoder = autoencoder
+        self.error = error
+        self.spread_floor = spread_floor
+        self.contamination = contamination
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` and set the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, normal or nearly so.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DAEOutlierDetector
+            The fitted detector.
+        """
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
+        autoencoder = self._new_autoencoder()
+        # The autoencoder sees an array: feature names are checked here, once.
+        autoencoder.fit(X)
+        scale = np.ones(X.shape[1])
+        if self.error == "standardized":
+            mean_squares = _feature_mean_squares(autoencoder, X)
+            scale = _floored_spread(mean_squares, self.spread_floor)
+        train_scores = -_row_errors(autoencoder, X, scale)
+        self.autoencoder_ = autoencoder
+        self.error_scale_ = scale
+        self.offset_ = self._offset(train_scores)
+        return self
+
+    def _new_autoencoder(self):
+        template = self.autoencoder
+        if template is None:
+            template = DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS)
+        autoencoder = clone(template)
+        for name in ("random_state", "n_threads"):
+            if getattr(self, name) is not None:
+                autoencoder.set_params(**{name: getattr(self, name)})
+        return autoencoder
+
+    def _offset(self, train_scores):
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(train_scores, [25.0, 75.0])
+            # Scores are negative errors: the low fence of the scores is the high fence
+            # of the errors.
+            return float(q1 - AUTO_FENCE * (q3 - q1))
+        return float(np.percentile(train_scores, 100.0 * self.contamination))
+
+    def score_samples(self, X):
+        """Negative reconstruction error of every row (higher is more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean_j ((x_j - r_j) / s_j)**2`` with ``r = D(E(x))`` and ``s`` in
+            ``error_scale_`` (ones with ``error="mse"``).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        return -_row_errors(self.autoencoder_, X, self.error_scale_)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The shifted scores; :meth:`predict` flags the negative ones.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Whether each row is an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers (``decision_function(X) < 0``).
+        """
+        decision = self.decision_function(X)
+        is_inlier = np.ones(decision.shape[0], dtype=int)
+        is_inlier[decision < 0] = -1
+        return is_inlier
+
+
+def _batch_errors(autoencoder, X):
+    """Yield ``(rows, (x - D(E(x)))**2)`` for successive batches of rows of ``X``, so that
+    memory stays bounded by one batch whatever the number of rows."""
+    for start in range(0, X.shape[0], INFERENCE_BATCH_SIZE):
+        rows = slice(start, start + INFERENCE_BATCH_SIZE)
+        batch = X[rows]
+        yield rows, np.square(batch - autoencoder.reconstruct(batch), dtype=np.float64)
+
+
+def _feature_mean_squares(autoencoder, X):
+    """The mean over rows of every feature's squared reconstruction error."""
+    total = np.zeros(X.shape[1])
+    for _, squared in _batch_errors(autoencoder, X):
+        total += squared.sum(axis=0)
+    return total / X.shape[0]
+
+
+def _row_errors(autoencoder, X, scale):
+    """``mean_j ((x_j - r_j) / scale_j)**2`` of every row, float64."""
+    out = np.empty(X.shape[0])
+    weights = 1.0 / np.square(scale) / X.shape[1]
+    for rows, squared in _batch_errors(autoencoder, X):
+        out[rows] = squared @ weights
+    return out
+
+
+def _floored_spread(mean_squares, spread_floor):
+    """Root mean squared error of every feature, at least ``spread_floor`` times its root
+    mean over the features (and never zero)."""
+    spread = np.sqrt(mean_squares)
+    floor = spread_floor * np.sqrt(mean_squares.mean())
+    # A model that reconstructs its training data exactly still gets a positive scale.
+    floor = max(floor, np.finfo(np.float32).eps)
+    return np.maximum(spread, floor)
