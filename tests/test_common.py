@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dae import DenoisingAutoencoder
+from sk_dae import DAEOutlierDetector, DenoisingAutoencoder
 
 
 def _fast_estimators():
@@ -21,6 +21,15 @@ def _fast_estimators():
             dropout=0.1,
             early_stopping=True,
             max_iter=5,
+        ),
+        # The outlier detector: contamination="auto", then a fraction with the plain MSE.
+        DAEOutlierDetector(
+            DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(8,), max_iter=5)
+        ),
+        DAEOutlierDetector(
+            DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(8,), max_iter=5),
+            error="mse",
+            contamination=0.1,
         ),
     ]
 
