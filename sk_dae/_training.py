@@ -137,6 +137,22 @@ class _StoppingRule:
         if early_stopping and math.isfinite(score_to_beat):
             self.best_state = copy.deepcopy(module.state_dict())
 
+    def record(self, module, result, epoch_loss, X_val, batch_size):
+        """Record a finished epoch in ``result``, scored on ``X_val`` when given; return
+        the validation score (or None) and whether training should stop."""
+        if not math.isfinite(epoch_loss):
+            raise TrainingDivergedError(
+                f"the training loss became {epoch_loss} at epoch {result.n_iter + 1}"
+            )
+        result.n_iter += 1
+        result.loss_curve.append(epoch_loss)
+        score = None
+        if X_val is not None:
+            score = validation_score(module, X_val, batch_size=4 * batch_size)
+            module.train()
+            result.validation_scores.append(score)
+        return score, self.update(module, result, epoch_loss, score)
+
     def update(self, module, result, epoch_loss, score):
         """Record one epoch in ``result``; whether training should stop."""
         if self.early_stopping:
@@ -216,32 +232,22 @@ def train(
         early_stopping=X_val is not None,
         score_to_beat=best_validation_score,
     )
-    step = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
+    epoch_args = dict(
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        result=result,
+        optimizer=optimizer,
+        corruptor=corruptor,
+        loss=loss,
+        l1=l1,
+    )
     module.train()
     use_generator(module, generator)
     try:
         for epoch in range(max_iter):
-            epoch_loss = run_epoch(
-                module,
-                X,
-                batch_size=batch_size,
-                shuffle=shuffle,
-                generator=generator,
-                result=result,
-                **step,
-            )
-            if not math.isfinite(epoch_loss):
-                raise TrainingDivergedError(
-                    f"the training loss became {epoch_loss} at epoch {epoch + 1}"
-                )
-            result.n_iter += 1
-            result.loss_curve.append(epoch_loss)
-            score = None
-            if X_val is not None:
-                score = validation_score(module, X_val, batch_size=4 * batch_size)
-                module.train()
-                result.validation_scores.append(score)
-            stop = rule.update(module, result, epoch_loss, score)
+            epoch_loss = run_epoch(module, X, **epoch_args)
+            score, stop = rule.record(module, result, epoch_loss, X_val, batch_size)
             if progress is not None:
                 progress(epoch, epoch_loss, score)
             if check_convergence and stop:
