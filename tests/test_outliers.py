@@ -1,0 +1,210 @@
+"""DAEOutlierDetector: what a user relies on, on scikit-learn's 8x8 digits.
+
+sklearn's own check suite (tests/test_common.py) covers the API contracts; these tests
+cover the detector's behaviour: it finds anomalies, its threshold means what the
+parameters say, the floor on the spread protects clean rows, and errors are clear.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+import sk_dae._outliers
+from sk_dae import DAEOutlierDetector, DenoisingAutoencoder
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    # Small fixed budgets of epochs: stopping at max_iter is intended.
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+
+def small_autoencoder(**params):
+    params = {
+        "n_components": 8,
+        "hidden_layer_sizes": (64,),
+        "output_activation": "identity",
+        "max_iter": 100,
+        "tol": 0.0,
+        **params,
+    }
+    return DenoisingAutoencoder(**params)
+
+
+def with_pixel_noise(X, fraction, seed=0):
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    mask = rng.random(X.shape) < fraction
+    X[mask] = rng.random(mask.sum())
+    return X
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    return X[:1400], X[1400:], y[:1400]
+
+
+@pytest.fixture(scope="module")
+def detector(digits):
+    X_train, _, _ = digits
+    return DAEOutlierDetector(small_autoencoder(), random_state=0).fit(X_train)
+
+
+def test_finds_noisy_digits_better_than_the_mean_squared_error(detector, digits):
+    _, X_test, _ = digits
+    X = np.concatenate([X_test, with_pixel_noise(X_test, 0.1)])
+    y = np.r_[np.zeros(len(X_test)), np.ones(len(X_test))]
+    standardized = roc_auc_score(y, -detector.score_samples(X))
+    mse = roc_auc_score(y, -detector.autoencoder_.score_samples(X))
+    assert standardized > 0.9
+    assert standardized > mse + 0.02
+
+
+def test_decision_function_and_predict_follow_the_offset(detector, digits):
+    _, X_test, _ = digits
+    X = np.concatenate([X_test, with_pixel_noise(X_test, 0.2)])
+    scores = detector.score_samples(X)
+    decision = detector.decision_function(X)
+    np.testing.assert_allclose(decision, scores - detector.offset_)
+    labels = detector.predict(X)
+    assert labels.dtype.kind == "i" and set(np.unique(labels)) == {-1, 1}
+    np.testing.assert_array_equal(labels, np.where(decision < 0, -1, 1))
+
+
+def test_auto_threshold_flags_few_clean_rows_and_the_noisy_ones(detector, digits):
+    X_train, X_test, _ = digits
+    flagged_train = np.mean(detector.predict(X_train) == -1)
+    assert 0 < flagged_train < 0.15
+    assert np.mean(detector.predict(with_pixel_noise(X_test, 0.3)) == -1) > 0.9
+
+
+def test_contamination_is_the_share_of_training_rows_flagged(digits):
+    X_train, _, _ = digits
+    detector = DAEOutlierDetector(small_autoencoder(max_iter=5), contamination=0.2, random_state=0)
+    labels = detector.fit_predict(X_train)
+    assert np.mean(labels == -1) == pytest.approx(0.2, abs=1 / len(X_train))
+    np.testing.assert_array_equal(labels, detector.predict(X_train))
+
+
+def _score_ratio_of_a_stroke_where_training_had_none(detector, X_train, X_test):
+    constant = np.flatnonzero(X_train.max(axis=0) == 0)
+    assert constant.size  # the digits' left corner pixel is always empty
+    row = X_test[:1].copy()
+    touched = row.copy()
+    touched[0, constant[0]] = 0.25  # a faint stroke where no training digit had one
+    return detector.score_samples(touched)[0] / detector.score_samples(row)[0]
+
+
+def test_a_feature_constant_in_training_does_not_blow_up_a_clean_row(detector, digits):
+    X_train, X_test, _ = digits
+    # One pixel weighs at most 1 / spread_floor**2 = 100 typical errors.
+    assert _score_ratio_of_a_stroke_where_training_had_none(detector, X_train, X_test) < 10
+
+
+def test_without_the_floor_that_row_is_blown_up(detector, digits):
+    X_train, X_test, _ = digits
+    unfloored = clone(detector).set_params(spread_floor=0.0).fit(X_train)
+    # The same seed trains the same network: only the floor differs.
+    np.testing.assert_array_equal(
+        unfloored.autoencoder_.reconstruct(X_test), detector.autoencoder_.reconstruct(X_test)
+    )
+    assert _score_ratio_of_a_stroke_where_training_had_none(unfloored, X_train, X_test) > 50
+
+
+def test_mse_error_is_the_autoencoders_score_samples(digits):
+    X_train, X_test, _ = digits
+    mse = DAEOutlierDetector(small_autoencoder(max_iter=5), error="mse").fit(X_train)
+    np.testing.assert_allclose(
+        mse.score_samples(X_test), mse.autoencoder_.score_samples(X_test), rtol=1e-5
+    )
+    np.testing.assert_array_equal(mse.error_scale_, np.ones(X_train.shape[1]))
+
+
+def test_default_autoencoder_has_a_linear_output(digits):
+    X_train, _, _ = digits
+    detector = DAEOutlierDetector(random_state=0).fit(X_train[:50])
+    assert detector.autoencoder is None
+    assert detector.autoencoder_.output_activation_ == "identity"
+
+
+def test_the_given_autoencoder_is_cloned_and_seeded(digits):
+    X_train, X_test, _ = digits
+    template = small_autoencoder(max_iter=3, random_state=5)
+    first = DAEOutlierDetector(template, random_state=0).fit(X_train)
+    second = DAEOutlierDetector(template, random_state=0).fit(X_train)
+    assert not hasattr(template, "module_")
+    assert first.autoencoder_ is not template
+    assert first.autoencoder_.random_state == 0
+    np.testing.assert_array_equal(first.score_samples(X_test), second.score_samples(X_test))
+
+
+def test_scores_do_not_depend_on_the_batching(detector, digits, monkeypatch):
+    _, X_test, _ = digits
+    whole = detector.score_samples(X_test)
+    monkeypatch.setattr(sk_dae._outliers, "INFERENCE_BATCH_SIZE", 7)
+    np.testing.assert_allclose(detector.score_samples(X_test), whole, rtol=1e-6)
+
+
+def test_grid_search_reaches_the_autoencoders_parameters(digits):
+    X_train, X_test, _ = digits
+    X = np.concatenate([X_test, with_pixel_noise(X_test, 0.1)])
+    y = np.r_[np.ones(len(X_test)), -np.ones(len(X_test))]  # +1 inlier, -1 outlier
+    order = np.random.default_rng(0).permutation(len(X))  # both labels in every fold
+    X, y = X[order], y[order]
+    pipe = Pipeline(
+        [("outlier", DAEOutlierDetector(small_autoencoder(max_iter=3), random_state=0))]
+    )
+    search = GridSearchCV(
+        pipe, {"outlier__autoencoder__n_components": [2, 8]}, scoring="roc_auc", cv=2
+    ).fit(X, y)
+    assert search.best_params_["outlier__autoencoder__n_components"] in (2, 8)
+    assert search.best_score_ > 0.5
+
+
+def test_pickle_keeps_the_scores(detector, digits):
+    _, X_test, _ = digits
+    loaded = pickle.loads(pickle.dumps(detector))
+    np.testing.assert_array_equal(loaded.score_samples(X_test), detector.score_samples(X_test))
+    assert loaded.offset_ == detector.offset_
+
+
+def test_unfitted_detector_says_so(digits):
+    with pytest.raises(NotFittedError, match="DAEOutlierDetector"):
+        DAEOutlierDetector().predict(digits[1])
+
+
+def test_wrong_number_of_features(detector, digits):
+    with pytest.raises(ValueError, match="64 features"):
+        detector.score_samples(digits[1][:, :10])
+
+
+def test_nan_input_is_refused(digits):
+    X = digits[0].copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DAEOutlierDetector(small_autoencoder(max_iter=1)).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"contamination": 0.7}, "contamination"),
+        ({"contamination": "most"}, "contamination"),
+        ({"error": "l1"}, "error"),
+        ({"spread_floor": -1.0}, "spread_floor"),
+        ({"autoencoder": "pca"}, "autoencoder"),
+    ],
+)
+def test_bad_parameters_name_themselves(params, name, digits):
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        DAEOutlierDetector(**params).fit(digits[0])
