@@ -1,98 +1,145 @@
 """Who owns the CPU threads: the ``n_threads`` knob, and no oversubscription when joblib
-runs several fits at once (``GridSearchCV(n_jobs=k)`` uses loky worker processes)."""
+runs several fits at once (``GridSearchCV(n_jobs=k)`` uses loky worker processes).
 
-import warnings
+The thread count torch computes with is observed through torch's global forward pre-hook,
+which runs at every layer of every network while sk_dae trains or infers.
+"""
 
-import joblib
+import contextlib
+import os
+
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from conftest import interrupt_at_step, short_training, tiny
 from sklearn.model_selection import GridSearchCV
+from torch.nn.modules.module import register_module_forward_pre_hook
 
-import sk_dae._estimator as estimator_module
-from sk_dae import DenoisingAutoencoder
-
-
-@pytest.fixture(scope="module")
-def X():
-    return (load_digits().data[:240] / 16.0).astype(np.float32)
+# torch's thread count while a test runs: not 1 (what sk_dae's tests otherwise use) and
+# not the number of cores, so that neither can pass for it by accident.
+USER_THREADS = 3
 
 
-def tiny(**params):
-    return DenoisingAutoencoder(
-        n_components=2, hidden_layer_sizes=(8,), max_iter=1, random_state=0, **params
-    )
+@pytest.fixture(autouse=True)
+def user_threads():
+    """torch set to USER_THREADS threads by the user, restored after the test."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(USER_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
-def spy(monkeypatch, name):
-    """Record torch's thread count whenever ``sk_dae._estimator.<name>`` is called."""
+@contextlib.contextmanager
+def thread_counts():
+    """Collect ``torch.get_num_threads()`` at every forward call of every torch module."""
     seen = []
-    real = getattr(estimator_module, name)
-
-    def wrapper(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(estimator_module, name, wrapper)
-    return seen
-
-
-def fit(estimator, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X)
+    handle = register_module_forward_pre_hook(
+        lambda module, args: seen.append(torch.get_num_threads())
+    )
+    try:
+        yield seen
+    finally:
+        handle.remove()
 
 
-def test_default_uses_the_process_thread_count(X, monkeypatch):
-    # n_threads=None leaves torch's setting alone: all cores, unless OMP_NUM_THREADS
-    # (set by joblib in its workers) says otherwise.
-    before = torch.get_num_threads()
-    seen = spy(monkeypatch, "train")
-    fit(tiny(), X)
-    assert seen == [before]
-    assert torch.get_num_threads() == before
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_explicit_n_threads_applies_while_training_and_is_restored(few_digits, method):
+    model = tiny(n_threads=1, max_iter=2)
+    with thread_counts() as seen, short_training():
+        getattr(model, method)(few_digits)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == USER_THREADS
 
 
-def test_n_threads_applies_to_transform_and_is_restored(X, monkeypatch):
-    model = fit(tiny(), X)
-    before = torch.get_num_threads()
-    seen = spy(monkeypatch, "map_batches")
-    model.set_params(n_threads=1).transform(X)
-    model.reconstruct(X)
-    assert seen == [1, 1]
-    assert torch.get_num_threads() == before
+@pytest.mark.parametrize("method", ["transform", "reconstruct", "score_samples", "score"])
+def test_explicit_n_threads_applies_while_inferring_and_is_restored(few_digits, method):
+    model = tiny(max_iter=1).partial_fit(few_digits).set_params(n_threads=1)
+    with thread_counts() as seen:
+        getattr(model, method)(few_digits)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == USER_THREADS
 
 
-def test_n_threads_is_restored_when_fit_fails(X):
-    before = torch.get_num_threads()
-    bad = X.copy()
-    bad[0, 0] = np.nan
-    with pytest.raises(ValueError):
-        tiny(n_threads=1).fit(bad)
-    assert torch.get_num_threads() == before
+def test_explicit_n_threads_applies_to_inverse_transform(few_digits):
+    model = tiny(max_iter=1).partial_fit(few_digits)
+    codes = model.transform(few_digits)
+    with thread_counts() as seen:
+        model.set_params(n_threads=2).inverse_transform(codes)
+    assert seen and set(seen) == {2}
+    assert torch.get_num_threads() == USER_THREADS
 
 
-def test_grid_search_workers_do_not_oversubscribe(X):
-    # Two fits (cv=2), one per worker. The scorer runs in the worker right after the fit
-    # there and reports the thread count that fit used (n_threads=None leaves it as it
-    # is). k workers x threads must not exceed the cores: joblib sets
-    # OMP_NUM_THREADS = cores // k in its loky workers, and torch reads it at import.
-    n_jobs = 2
+def test_previous_thread_count_is_restored_when_fit_fails(few_digits):
+    nan = few_digits.copy()
+    nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tiny(n_threads=1).fit(nan)
+    assert torch.get_num_threads() == USER_THREADS
+
+    # Divergence fails the fit after it has trained on one thread.
+    with thread_counts() as seen, pytest.raises(ValueError, match="Training diverged"):
+        tiny(n_threads=1).fit(few_digits * 1e30)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == USER_THREADS
+
+    with interrupt_at_step(1), pytest.raises(KeyboardInterrupt):
+        tiny(n_threads=1).fit(few_digits)
+    assert torch.get_num_threads() == USER_THREADS
+
+
+def test_default_trains_and_infers_with_the_users_thread_count(few_digits):
+    # n_threads=None leaves torch as the user (or OMP_NUM_THREADS, or joblib in its
+    # workers) set it.
+    with thread_counts() as seen, short_training():
+        tiny(max_iter=1).fit(few_digits).transform(few_digits)
+    assert seen and set(seen) == {USER_THREADS}
+    assert torch.get_num_threads() == USER_THREADS
+
+
+# Scorers that run in the worker right after the fit there, each reporting one number.
+
+
+def _threads_while_transforming(estimator, X, y=None):
+    with thread_counts() as seen:
+        estimator.transform(X)
+    return float(max(seen))
+
+
+def _threads_joblib_allows(estimator, X, y=None):
+    # loky starts its workers with OMP_NUM_THREADS set to their share of the cores (or
+    # to the parent's own setting), and torch reads it at import.
+    return float(os.environ["OMP_NUM_THREADS"])
+
+
+def _process_id(estimator, X, y=None):
+    return float(os.getpid())
+
+
+def test_grid_search_workers_use_at_most_the_threads_joblib_gives_them(few_digits):
     search = GridSearchCV(
-        tiny(),
-        {"noise_level": [0.1]},
+        tiny(max_iter=1),
+        {"noise_level": [0.1, 0.2]},
         cv=2,
-        n_jobs=n_jobs,
-        scoring=lambda estimator, X, y=None: float(torch.get_num_threads()),
+        n_jobs=2,
+        scoring={
+            "threads": _threads_while_transforming,
+            "allowed": _threads_joblib_allows,
+            "pid": _process_id,
+        },
+        refit=False,
         error_score="raise",
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        search.fit(X)
-    threads = np.concatenate([search.cv_results_[f"split{i}_test_score"] for i in range(2)])
-    cores = joblib.cpu_count()
-    assert threads.min() >= 1
-    assert threads.max() * n_jobs <= max(cores, n_jobs), (threads, cores)
-    assert set(threads) == {max(cores // n_jobs, 1)}
+    with short_training():
+        search.fit(few_digits)
+    results = search.cv_results_
+
+    def per_fit(name):
+        return np.concatenate([results[f"split{i}_test_{name}"] for i in range(2)])
+
+    threads, allowed = per_fit("threads"), per_fit("allowed")
+    assert os.getpid() not in per_fit("pid")  # the fits ran in worker processes
+    assert (threads >= 1).all()
+    assert (threads <= allowed).all(), (threads, allowed)
+    assert torch.get_num_threads() == USER_THREADS
