@@ -1,5 +1,6 @@
 """Behaviour of DenoisingAutoencoder: every parameter and method, on small digits data."""
 
+import io
 import pickle
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import fit_quiet, short_training, small
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -20,40 +21,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._data import split_rows
-from sk_dae._estimator import _seeds
+from sk_dae._data import INFERENCE_BATCH_SIZE
 
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return (X / 16.0).astype(np.float64), y
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture(scope="module")
 def X(digits):
+    """600 digits in [0, 1], float64 (read-only)."""
     return digits[0][:600]
-
-
-def small(**params):
-    """A small, fast model; tests override what they exercise."""
-    defaults = dict(
-        n_components=8, hidden_layer_sizes=(32,), batch_size=64, max_iter=10, random_state=0
-    )
-    defaults.update(params)
-    return DenoisingAutoencoder(**defaults)
-
-
-def fit_quiet(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X)
-
-
-def fit_quiet_transform(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit_transform(X)
 
 
 # ----------------------------------------------------------------- what fit learns
@@ -127,24 +103,27 @@ def test_convergence_warning_and_tol_stop(X):
 
 
 def test_early_stopping_keeps_the_best_epoch(X):
-    dae = small(
+    params = dict(
         early_stopping=True,
         validation_fraction=0.2,
-        max_iter=40,
         n_iter_no_change=3,
         learning_rate_init=3e-2,
         tol=0,
     )
-    dae = fit_quiet(dae, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # it stops on its own
+        dae = small(max_iter=40, **params).fit(X)
     scores = dae.validation_scores_
-    assert len(scores) == dae.n_iter_
-    assert dae.best_validation_score_ == max(scores)
-    # The kept weights score the held-out rows exactly as the best epoch did.
-    _, X_val = split_rows(X.astype(np.float64), 0.2, _seeds(0)[2])
-    kept = -np.mean((dae.reconstruct(X_val.astype(np.float32)) - X_val) ** 2)
-    assert kept == pytest.approx(max(scores), rel=1e-4)
-    if np.argmax(scores) != len(scores) - 1:
-        assert kept > scores[-1]
+    assert len(scores) == dae.n_iter_ < 40
+    # Training stopped n_iter_no_change + 1 epochs after the best score, so the best
+    # epoch is not the last one.
+    best = int(np.argmax(scores))
+    assert best == dae.n_iter_ - 1 - (params["n_iter_no_change"] + 1)
+    assert dae.best_validation_score_ == scores[best] > scores[-1]
+    # The kept weights are the best epoch's: those of a fit that ends with that epoch.
+    reference = fit_quiet(small(max_iter=best + 1, **params), X)
+    assert reference.validation_scores_ == scores[: best + 1]
+    np.testing.assert_array_equal(dae.transform(X), reference.transform(X))
 
 
 def test_warm_start_continues_from_fitted_weights(X):
@@ -180,20 +159,24 @@ def test_partial_fit_one_epoch_per_call(X):
 # ----------------------------------------------------------------- parameters
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "elu", "gelu", "identity"])
+# What each activation name means in torch.
+TORCH_ACTIVATIONS = {
+    "relu": torch.nn.ReLU,
+    "tanh": torch.nn.Tanh,
+    "sigmoid": torch.nn.Sigmoid,
+    "elu": torch.nn.ELU,
+    "gelu": torch.nn.GELU,
+    "identity": torch.nn.Identity,
+}
+
+
+@pytest.mark.parametrize("activation", list(TORCH_ACTIVATIONS))
 def test_activations_train(X, activation):
     dae = fit_quiet(small(activation=activation, max_iter=8), X)
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
-    kinds = {type(layer).__name__.lower() for layer in dae.module_.encoder}
-    expected = {
-        "relu": "relu",
-        "tanh": "tanh",
-        "sigmoid": "sigmoid",
-        "elu": "elu",
-        "gelu": "gelu",
-        "identity": "identity",
-    }[activation]
-    assert expected in kinds
+    # The hidden layer is followed by the activation; the code layer is linear.
+    layers = [type(layer) for layer in dae.module_.encoder]
+    assert layers == [torch.nn.Linear, TORCH_ACTIVATIONS[activation], torch.nn.Linear]
 
 
 def test_output_activation_auto(X, digits):
@@ -344,38 +327,65 @@ def test_random_state_instance(X):
     assert not np.array_equal(a.transform(X), b.transform(X))
 
 
-def test_verbose_shows_a_progress_bar(X, capsys):
+def test_verbose_prints_one_line_per_epoch_off_a_terminal(X, capsys):
     fit_quiet(small(verbose=1, max_iter=3, early_stopping=True), X)
-    err = capsys.readouterr().err
-    assert "DenoisingAutoencoder" in err and "loss=" in err and "val_mse=" in err
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, start=1):
+        assert line.startswith(f"DenoisingAutoencoder: epoch {epoch}/3, loss = ")
+        assert ", validation MSE = " in line
+
+
+def test_verbose_shows_a_progress_bar_on_a_terminal(X, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    fit_quiet(small(verbose=1, max_iter=3, early_stopping=True), X)
+    shown = terminal.getvalue()
+    assert "DenoisingAutoencoder" in shown and "loss=" in shown and "val_mse=" in shown
+    assert "3/3" in shown
+
+
+def test_not_verbose_prints_nothing(X, capsys):
     fit_quiet(small(max_iter=3), X)
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr() == ("", "")
 
 
-def test_device_choices(X):
+def _without_cuda(monkeypatch):
+    """Make this process look like a machine without a CUDA GPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+def test_device_cpu_trains_and_keeps_the_model_on_the_cpu(X):
     dae = fit_quiet(small(device="cpu", max_iter=1), X)
     assert dae.device_ == torch.device("cpu")
-    auto = fit_quiet(small(device="auto", max_iter=1), X)
-    assert auto.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="not a torch device"):
+    assert {p.device.type for p in dae.module_.parameters()} == {"cpu"}
+
+
+def test_device_auto_is_the_cpu_without_cuda(X, monkeypatch):
+    _without_cuda(monkeypatch)
+    assert fit_quiet(small(device="auto", max_iter=1), X).device_ == torch.device("cpu")
+
+
+@requires_cuda
+def test_device_auto_is_cuda_when_available(X):
+    dae = fit_quiet(small(device="auto", max_iter=1), X)
+    assert dae.device_.type == "cuda"
+    assert {p.device.type for p in dae.module_.parameters()} == {"cuda"}
+
+
+def test_unknown_device_is_refused(X):
+    with pytest.raises(ValueError, match="device='gpu-please' is not a torch device"):
         small(device="gpu-please").fit(X)
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            small(device="cuda").fit(X)
 
 
-def test_n_threads_applies_during_fit_and_is_restored(X, monkeypatch):
-    before = torch.get_num_threads()
-    seen = []
-    original = DenoisingAutoencoder._fit_unsafe
-
-    def spy(self, *args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DenoisingAutoencoder, "_fit_unsafe", spy)
-    fit_quiet(small(n_threads=1, max_iter=1), X)
-    assert seen == [1] and torch.get_num_threads() == before
+def test_cuda_on_a_machine_without_cuda_is_refused(X, monkeypatch):
+    _without_cuda(monkeypatch)
+    with pytest.raises(ValueError, match="device='cuda' was asked for, but CUDA is not available"):
+        small(device="cuda").fit(X)
 
 
 # ----------------------------------------------------------------- methods
@@ -390,18 +400,21 @@ def test_transform_inverse_transform_and_dtypes(X):
     X_back = dae.inverse_transform(Z)
     assert X_back.shape == X.shape
     np.testing.assert_allclose(X_back, dae.reconstruct(X), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(fit_quiet_transform(dae, X), Z)
+    with short_training():
+        np.testing.assert_allclose(dae.fit_transform(X), Z)
     with pytest.raises(ValueError, match="n_components=8"):
         dae.inverse_transform(Z[:, :3])
 
 
-def test_transform_is_batched_beyond_one_batch(X, monkeypatch):
-    import sk_dae._data as data_module
-
+def test_transform_does_not_depend_on_how_rows_are_batched(X):
     dae = fit_quiet(small(), X)
-    full = dae.transform(X)
-    monkeypatch.setattr(data_module, "INFERENCE_BATCH_SIZE", 7)
-    np.testing.assert_allclose(dae.transform(X), full, rtol=1e-12, atol=1e-12)
+    # More rows than one inference batch: the rows past it are the same digits again,
+    # and give what they give in a transform of their own.
+    n_rows = INFERENCE_BATCH_SIZE + len(X) // 2
+    repeats = -(-n_rows // len(X))
+    big = np.concatenate([X] * repeats)[:n_rows]
+    expected = np.concatenate([dae.transform(X)] * repeats)[:n_rows]
+    np.testing.assert_allclose(dae.transform(big), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_score_and_score_samples(X):
@@ -450,8 +463,7 @@ def test_pipeline_gridsearch_and_cross_val(digits):
             ("clf", LogisticRegression(max_iter=500)),
         ]
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         search = GridSearchCV(pipe, {"dae__noise_level": [0.1, 0.3]}, cv=2, n_jobs=2)
         search.fit(X, y)
         scores = cross_val_score(pipe, X, y, cv=2)
@@ -467,14 +479,13 @@ def test_pipeline_gridsearch_and_cross_val(digits):
 
 def test_grid_search_without_labels_prefers_better_reconstructions(X):
     search = GridSearchCV(small(max_iter=10), {"n_components": [1, 16]}, cv=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         search.fit(X)
     assert search.best_params_ == {"n_components": 16}
 
 
 def test_pickle_and_joblib_round_trip_in_a_new_process(X, tmp_path):
-    dae = fit_quiet(small(batch_norm=True, tied_weights=True), X)
+    dae = fit_quiet(small(batch_norm=True, tied_weights=True, device="cpu"), X)
     path = tmp_path / "model.joblib"
     joblib.dump(dae, path)
     np.save(tmp_path / "X.npy", X)
@@ -494,16 +505,15 @@ def test_pickle_and_joblib_round_trip_in_a_new_process(X, tmp_path):
     assert loaded.device_ == torch.device("cpu")
 
 
-def test_pickle_of_a_cuda_model_loads_on_cpu(X):
-    dae = fit_quiet(small(), X)
+def test_pickle_of_a_cuda_model_loads_on_cpu(X, monkeypatch):
+    dae = fit_quiet(small(device="cpu"), X)
     state = dae.__getstate__()
     state["device_"] = "cuda:0"  # as a GPU-fitted model would be pickled
+    _without_cuda(monkeypatch)
     restored = DenoisingAutoencoder.__new__(DenoisingAutoencoder)
-    if not torch.cuda.is_available():
-        restored.__setstate__(state)
-        assert restored.device_ == torch.device("cpu")
-        np.testing.assert_array_equal(restored.transform(X), dae.transform(X))
-    assert all(t.device.type == "cpu" for t in state["_module_state"].values())
+    restored.__setstate__(state)
+    assert restored.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(restored.transform(X), dae.transform(X))
 
 
 # ----------------------------------------------------------------- bad input
