@@ -1,6 +1,7 @@
 """Tests of the clustering recipe: DenoisingAutoencoder, embedding step, KMeans."""
 
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -12,18 +13,12 @@ from sklearn.preprocessing import Normalizer
 
 from sk_dae import DenoisingAutoencoder, clustering
 from sk_dae.clustering import CLUSTERING_DAE_PARAMS, make_clustering_pipeline, make_embedding
-from sk_dae.datasets import load_digits
 from sk_dae.metrics import clustering_accuracy
 
 # Every fit here runs a fixed, short budget of epochs on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 SMALL = dict(hidden_layer_sizes=(64,), max_iter=15, batch_size=64, n_threads=1)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_digits()
 
 
 def test_pipeline_defaults_and_overrides():
@@ -48,29 +43,31 @@ def test_pipeline_defaults_and_overrides():
     assert clone(pipe).set_params(dae__max_iter=2).get_params()["dae__max_iter"] == 2
 
 
-def test_normalize_recipe_clusters_digits(digits):
+def test_normalize_recipe_clusters_digits(digits_split):
     pipe = make_clustering_pipeline(10, random_state=0, **SMALL)
-    labels = pipe.fit_predict(digits.X_train)
-    assert labels.shape == (len(digits.X_train),)
+    labels = pipe.fit_predict(digits_split.X_train)
+    assert labels.shape == (len(digits_split.X_train),)
     assert set(labels) == set(range(10))
     # The embedding step gives KMeans unit-norm codes.
-    embedded = pipe[:-1].transform(digits.X_train)
+    embedded = pipe[:-1].transform(digits_split.X_train)
     np.testing.assert_allclose(np.linalg.norm(embedded, axis=1), 1.0, rtol=1e-5)
     # The same as doing it by hand with the fitted autoencoder.
-    codes = pipe.named_steps["dae"].transform(digits.X_train)
+    codes = pipe.named_steps["dae"].transform(digits_split.X_train)
     by_hand = KMeans(10, n_init=10, random_state=0).fit_predict(Normalizer().transform(codes))
     np.testing.assert_array_equal(labels, by_hand)
     # Far better than chance (NMI ~0 and accuracy ~0.1 for random labels).
-    assert normalized_mutual_info_score(digits.y_train, labels) > 0.6
-    assert clustering_accuracy(digits.y_train, labels) > 0.6
+    assert normalized_mutual_info_score(digits_split.y_train, labels) > 0.6
+    assert clustering_accuracy(digits_split.y_train, labels) > 0.6
     # New rows are assigned by predict; a pickle round trip predicts the same.
     restored = pickle.loads(pickle.dumps(pipe))
-    np.testing.assert_array_equal(restored.predict(digits.X_test), pipe.predict(digits.X_test))
+    np.testing.assert_array_equal(
+        restored.predict(digits_split.X_test), pipe.predict(digits_split.X_test)
+    )
 
 
-def test_umap_recipe_is_seeded_and_beats_raw_codes(digits):
+def test_umap_recipe_is_seeded_and_beats_raw_codes(digits_split):
     pytest.importorskip("umap")
-    X, y = digits.X_train, digits.y_train
+    X, y = digits_split.X_train, digits_split.y_train
     pipe = make_clustering_pipeline(
         10, embedding="umap", embedding_params={"n_neighbors": 15}, random_state=0, **SMALL
     )
@@ -85,15 +82,17 @@ def test_umap_recipe_is_seeded_and_beats_raw_codes(digits):
     assert clustering_accuracy(y, labels) > 0.8
 
 
-def test_missing_umap_is_a_clear_import_error(monkeypatch, capsys):
-    monkeypatch.setattr(clustering, "umap_available", lambda: False)
+def test_missing_umap_is_a_clear_import_error(digits_split, monkeypatch, capsys):
+    # As if umap-learn were not installed: it cannot be found, nor imported.
+    monkeypatch.setitem(sys.modules, "umap", None)
+    assert not clustering.umap_available()
     with pytest.raises(ImportError, match=r"sk-dae\[cluster\]"):
         make_clustering_pipeline(embedding="umap")
     # compare() refuses before fitting anything.
     from sk_dae import _compare
 
     with pytest.raises(ImportError, match="umap-learn"):
-        _compare.compare(load_digits(), widths=(2,), embeddings=("umap",), progress=False)
+        _compare.compare(digits_split, widths=(2,), embeddings=("umap",), progress=False)
     # The command line says so in one line, no traceback.
     from sk_dae.__main__ import main
 
@@ -102,9 +101,8 @@ def test_missing_umap_is_a_clear_import_error(monkeypatch, capsys):
     assert info.value.code == 2
     assert "umap-learn" in capsys.readouterr().err
     # Without umap-learn, compare() leaves the UMAP rows out by default.
-    monkeypatch.setattr(_compare, "umap_available", lambda: False)
     result = _compare.compare(
-        load_digits(),
+        digits_split,
         widths=(2,),
         dae_params=dict(hidden_layer_sizes=(), max_iter=1, n_threads=1),
         n_init=1,

@@ -15,8 +15,8 @@ FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32", "--embedd
 
 
 @pytest.fixture(scope="module")
-def digits_result():
-    data = load_digits()
+def digits_result(digits_split):
+    data = digits_split
     params = dict(
         hidden_layer_sizes=(32,),
         max_iter=30,
@@ -127,8 +127,8 @@ def test_clustering_rows_score_the_stored_labels(digits_result):
     np.testing.assert_array_equal(digits_result.cluster_labels["DAE + Normalizer", 8], expected)
 
 
-def test_fit_on_all_fits_and_clusters_both_splits():
-    data = load_digits()
+def test_fit_on_all_fits_and_clusters_both_splits(digits_split):
+    data = digits_split
     result = _compare.compare(
         data,
         widths=(4,),
@@ -153,7 +153,7 @@ def test_fit_on_all_fits_and_clusters_both_splits():
 
 
 def test_unlabelled_data_skip_clustering():
-    data = load_digits()
+    data = load_digits()  # a copy of its own: the labels are removed
     data.y_train = data.y_test = None
     result = _compare.compare(
         data, widths=(2,), dae_params=dict(hidden_layer_sizes=(), max_iter=2), progress=False
@@ -162,8 +162,8 @@ def test_unlabelled_data_skip_clustering():
     assert not result.cluster_labels
 
 
-def test_bad_widths_and_noise():
-    data = load_digits()
+def test_bad_widths_and_noise(digits_split):
+    data = digits_split
     with pytest.raises(ValueError, match="widths"):
         _compare.compare(data, widths=(100,), progress=False)
     with pytest.raises(ValueError, match="noise"):
@@ -226,8 +226,8 @@ def test_cli_clustering_preset_and_options():
         parser.parse_args(["compare", "--embeddings", "tsne"])
 
 
-def test_cli_end_to_end_on_an_npz(tmp_path, capsys):
-    data = load_digits()
+def test_cli_end_to_end_on_an_npz(digits_split, tmp_path, capsys):
+    data = digits_split
     file = tmp_path / "toy.npz"
     np.savez(
         file,

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
+from conftest import small as small_model
 from sklearn.model_selection import GridSearchCV
 
 from sk_dae import DenoisingAutoencoder
@@ -23,9 +23,9 @@ short_training = pytest.mark.filterwarnings("ignore::sklearn.exceptions.Converge
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, _ = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
+def split(digits):
+    """1,500 digits to train on and 297 to test on, float32."""
+    X = digits[0].astype(np.float32)
     order = np.random.default_rng(0).permutation(len(X))
     return X[order[:1500]], X[order[1500:]]
 
@@ -34,15 +34,7 @@ def small(**params):
     # n_threads=1: identical float results wherever the model runs (a dask worker or
     # here), and no oversubscription of a small machine by several workers. The CPU
     # unless a test asks for CUDA, so that bit-for-bit comparisons hold on GPU machines.
-    defaults = dict(
-        n_components=8,
-        hidden_layer_sizes=(32,),
-        batch_size=64,
-        random_state=0,
-        n_threads=1,
-        device="cpu",
-    )
-    return DenoisingAutoencoder(**{**defaults, **params})
+    return small_model(**{"n_threads": 1, "device": "cpu", **params})
 
 
 def stream(model, chunks, passes):
@@ -56,10 +48,10 @@ def stream(model, chunks, passes):
 
 
 @short_training
-def test_partial_fit_calls_are_the_epochs_of_fit(digits):
+def test_partial_fit_calls_are_the_epochs_of_fit(split):
     # One call is one epoch that continues the network, the optimizer and the noise
     # stream: k calls on the whole set are bit for bit fit(max_iter=k).
-    X = digits[0][:600]
+    X = split[0][:600]
     fitted = small(max_iter=3, tol=0.0).fit(X)
     streamed = stream(small(), [X], passes=3)
     assert streamed.n_iter_ == fitted.n_iter_ == 3
@@ -69,10 +61,10 @@ def test_partial_fit_calls_are_the_epochs_of_fit(digits):
 
 
 @pytest.mark.parametrize("params", [{}, {"optimizer": "sgd", "noise": "masking", "dropout": 0.1}])
-def test_partial_fit_continues_exactly_after_a_pickle_round_trip(digits, params):
+def test_partial_fit_continues_exactly_after_a_pickle_round_trip(split, params):
     # dask_ml's Incremental and joblib move the model between calls by pickle; the
     # optimizer's moments and the noise generator must travel with it.
-    chunks = np.array_split(digits[0][:600], 3)
+    chunks = np.array_split(split[0][:600], 3)
     in_memory = stream(small(**params), chunks, passes=2)
     travelling = small(**params)
     for _ in range(2):
@@ -83,8 +75,8 @@ def test_partial_fit_continues_exactly_after_a_pickle_round_trip(digits, params)
 
 
 @short_training
-def test_streaming_in_chunks_reaches_the_error_of_fit(digits):
-    X_train, X_test = digits
+def test_streaming_in_chunks_reaches_the_error_of_fit(split):
+    X_train, X_test = split
     baseline = np.mean((X_test - X_train.mean(axis=0)) ** 2)  # predict the mean image
     passes = 10
     fitted = small(max_iter=passes, tol=0.0).fit(X_train)
@@ -98,13 +90,13 @@ def test_streaming_in_chunks_reaches_the_error_of_fit(digits):
     assert streamed.n_iter_ == 3 * passes and streamed.t_ == passes * len(X_train)
 
 
-def test_partial_fit_streams_from_a_memmap(digits, tmp_path):
+def test_partial_fit_streams_from_a_memmap(split, tmp_path):
     path = tmp_path / "X.npy"
-    np.save(path, digits[0][:600])
+    np.save(path, split[0][:600])
     X_disk = np.load(path, mmap_mode="r")  # read-only pages, loaded on demand
     chunks = [X_disk[start : start + 200] for start in range(0, 600, 200)]
     from_disk = stream(small(), chunks, passes=2)
-    from_memory = stream(small(), np.array_split(digits[0][:600], 3), passes=2)
+    from_memory = stream(small(), np.array_split(split[0][:600], 3), passes=2)
     np.testing.assert_array_equal(from_disk.transform(X_disk), from_memory.transform(X_disk))
 
 
@@ -137,12 +129,12 @@ def dask_client():
         torch.set_num_threads(threads)
 
 
-def test_incremental_trains_block_by_block_on_the_cluster(dask_client, digits):
+def test_incremental_trains_block_by_block_on_the_cluster(dask_client, split):
     import dask.array as da
     from dask_ml.wrappers import Incremental
     from distributed import get_task_stream
 
-    X_train, X_test = digits
+    X_train, X_test = split
     X = da.from_array(X_train, chunks=(250, -1))  # 6 blocks
     incremental = Incremental(small(), shuffle_blocks=True, random_state=0)
     with get_task_stream(dask_client) as tasks:
@@ -164,12 +156,12 @@ def test_incremental_trains_block_by_block_on_the_cluster(dask_client, digits):
 
 
 @short_training
-def test_parallel_post_fit_transforms_a_dask_array_block_by_block(dask_client, digits):
+def test_parallel_post_fit_transforms_a_dask_array_block_by_block(dask_client, split):
     import dask.array as da
     from dask_ml.wrappers import ParallelPostFit
     from distributed import get_task_stream
 
-    X_train, X_test = digits
+    X_train, X_test = split
     dae = small(max_iter=3).fit(X_train)
     X = da.from_array(X_test, chunks=(100, -1))
     codes = ParallelPostFit(dae).transform(X)
@@ -186,11 +178,11 @@ def test_parallel_post_fit_transforms_a_dask_array_block_by_block(dask_client, d
 
 
 @short_training
-def test_grid_search_under_the_dask_backend_matches_a_local_search(dask_client, digits):
+def test_grid_search_under_the_dask_backend_matches_a_local_search(dask_client, split):
     import joblib
     from distributed import get_task_stream
 
-    X = digits[0][:400]
+    X = split[0][:400]
     grid = {"n_components": [2, 8], "noise_level": [0.1, 0.4]}
     local = GridSearchCV(small(max_iter=4), grid, cv=2).fit(X)
     with get_task_stream(dask_client) as tasks, joblib.parallel_backend("dask"):
@@ -206,10 +198,10 @@ def test_grid_search_under_the_dask_backend_matches_a_local_search(dask_client, 
 # ------------------------------------------------------------------ GPU
 
 
-def test_pickle_from_a_gpu_loads_on_cpu_and_partial_fit_continues(digits, monkeypatch):
+def test_pickle_from_a_gpu_loads_on_cpu_and_partial_fit_continues(split, monkeypatch):
     # What a CUDA-fitted model's pickle holds (CPU tensors, device_="cuda:0"), loaded on
     # a machine without CUDA; the real round trip is test_cuda_model_pickles_to_cpu.
-    chunks = np.array_split(digits[0][:600], 3)
+    chunks = np.array_split(split[0][:600], 3)
     dae = stream(small(), chunks, passes=1)
     state = dae.__getstate__()
     state["device_"] = "cuda:0"
@@ -225,8 +217,8 @@ def test_pickle_from_a_gpu_loads_on_cpu_and_partial_fit_continues(digits, monkey
 
 @requires_cuda
 @short_training
-def test_cuda_fit_partial_fit_and_transform(digits):
-    X_train, X_test = digits
+def test_cuda_fit_partial_fit_and_transform(split):
+    X_train, X_test = split
     dae = small(device="cuda", max_iter=5).fit(X_train)
     assert dae.device_.type == "cuda"
     assert all(p.device.type == "cuda" for p in dae.module_.parameters())
@@ -242,8 +234,8 @@ def test_cuda_fit_partial_fit_and_transform(digits):
 
 @requires_cuda
 @short_training
-def test_cuda_model_pickles_to_cpu(digits, monkeypatch):
-    X_train, X_test = digits
+def test_cuda_model_pickles_to_cpu(split, monkeypatch):
+    X_train, X_test = split
     dae = small(device="cuda", max_iter=5).fit(X_train)
     expected = dae.transform(X_test)
     state = dae.__getstate__()
