@@ -1,16 +1,13 @@
 """What fit, warm_start and partial_fit keep, as scikit-learn's MLP does, and where their
 warnings point."""
 
-import contextlib
-import warnings
-
 import numpy as np
 import pytest
+from conftest import interrupt_at_step, short_training
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from sk_dae import DenoisingAutoencoder
 
@@ -27,23 +24,6 @@ def model(**params):
     return DenoisingAutoencoder(**{**defaults, **params})
 
 
-@contextlib.contextmanager
-def interrupt_at_step(n):
-    """Raise KeyboardInterrupt as the n-th optimizer step (of any optimizer) begins."""
-    steps = [0]
-
-    def hook(optimizer, args, kwargs):
-        steps[0] += 1
-        if steps[0] == n:
-            raise KeyboardInterrupt
-
-    handle = register_optimizer_step_pre_hook(hook)
-    try:
-        yield steps
-    finally:
-        handle.remove()
-
-
 # ------------------------------------------------------------------ interrupts
 
 
@@ -58,8 +38,7 @@ def test_interrupt_in_the_first_epoch_keeps_a_usable_model(X, method):
 
 
 def test_interrupt_before_any_step_leaves_a_fitted_model_as_it_was(X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         dae = model(max_iter=2, warm_start=True).fit(X)
     before = dae.transform(X)
     curve = list(dae.loss_curve_)
@@ -86,8 +65,7 @@ def test_interrupt_after_epochs_keeps_the_best_epoch_and_says_so(X):
 
 def test_warm_start_extends_the_validation_scores_as_mlp_does(X):
     dae = model(max_iter=4, early_stopping=True, warm_start=True, n_iter_no_change=50)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         dae.fit(X)
         first = list(dae.validation_scores_)
         dae.fit(X)
@@ -98,8 +76,7 @@ def test_warm_start_extends_the_validation_scores_as_mlp_does(X):
 
 def test_warm_start_without_early_stopping_drops_the_validation_scores(X):
     dae = model(max_iter=3, early_stopping=True, warm_start=True, n_iter_no_change=50)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         dae.fit(X)
         dae.set_params(early_stopping=False).fit(X)
     assert dae.validation_scores_ is None and dae.best_validation_score_ is None
@@ -107,8 +84,7 @@ def test_warm_start_without_early_stopping_drops_the_validation_scores(X):
 
 def test_warm_start_keeps_the_earlier_weights_when_no_epoch_beats_them(X):
     dae = model(max_iter=30, early_stopping=True, warm_start=True, n_iter_no_change=50)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         dae.fit(X)
         best = dae.best_validation_score_
         kept = dae.transform(X)
@@ -142,8 +118,7 @@ def test_convergence_warning_in_a_pipeline_points_at_the_callers_line(X):
 
 def test_warm_start_with_another_optimizer_starts_its_state_anew(X):
     dae = model(max_iter=2, warm_start=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with short_training():
         dae.fit(X)
         dae.set_params(optimizer="sgd", learning_rate_init=1e-2).fit(X)
     assert dae.n_iter_ == 4 and np.isfinite(dae.loss_curve_).all()

@@ -451,6 +451,18 @@ def test_interrupted_save_keeps_the_previous_file(X, fitted, saved, monkeypatch)
     assert os.listdir(saved.parent) == [saved.name]  # no temporary file left behind
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_file_follows_the_umask_like_any_other_file(fitted, tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        fitted.save(tmp_path / "model.safetensors")
+        (tmp_path / "other.txt").write_text("x")
+    finally:
+        os.umask(previous)
+    mode = (tmp_path / "model.safetensors").stat().st_mode & 0o777
+    assert mode == (tmp_path / "other.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_unsaveable_parameter_is_refused_with_a_pointer_to_pickle(fitted, tmp_path):
     model = pickle.loads(pickle.dumps(fitted))
     model.random_state = np.random.default_rng(0)  # not a valid random_state anyway
