@@ -395,13 +395,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _check_input(self, X, continuing, incremental):
         """Validated ``X`` (float32 unless it is float64) and its ``(min, max)``."""
         _refuse_featureless(self, X)
+        # Integer input (e.g. uint8 images) becomes float32 in one copy, not float64 and
+        # then float32; anything else (lists, object arrays) float64 first, so that values
+        # beyond float32 reach the range check below instead of overflowing in a cast.
+        integer = np.dtype(getattr(X, "dtype", object)).kind in "biu"
         X = validate_data(
             self,
             X,
             reset=not continuing,
-            # float32 first: integer input (e.g. uint8 images) becomes float32 in one copy,
-            # not float64 and then float32.
-            dtype=[np.float32, np.float64],
+            dtype=[np.float32, np.float64] if integer else [np.float64, np.float32],
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
         )
         low, high = float(X.min()), float(X.max())

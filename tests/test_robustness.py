@@ -281,6 +281,12 @@ HOSTILE_CASES = {
     "tiny": (_BASE * 1e-300, "ok", "ok"),
     "subnormal float32": (np.full((3, 4), 1e-44, np.float32), "ok", "ok"),
     "huge float64": (_BASE * 1e300, (ValueError, "beyond the float32 range"), "ok"),
+    "huge list": ((_BASE * 1e300).tolist(), (ValueError, "beyond the float32 range"), "ok"),
+    "huge objects": (
+        (_BASE * 1e300).astype(object),
+        (ValueError, "beyond the float32 range"),
+        "ok",
+    ),
     "float32 near max": (
         np.full((3, 4), 3e38, np.float32),
         (ValueError, "diverged"),
