@@ -199,6 +199,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 1,
+    # Each example starts with torch's thread count of the build's start (see the module).
+    "reset_modules": ("matplotlib", "gallery_reset.reset_torch_threads"),
     # A failing example fails the build (the default, stated here on purpose).
     "only_warn_on_example_error": False,
     "abort_on_example_error": False,
