@@ -76,16 +76,19 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         log-likelihood of [0, 1] data; it requires the data to lie in [0, 1] and a
         sigmoid output).
 
-    noise : {"gaussian", "masking", "salt_and_pepper"} or None, default="gaussian"
+    noise : {"gaussian", "masking", "salt_and_pepper", "swap"} or None, default="gaussian"
         Corruption applied to every training batch. ``"gaussian"`` adds noise of standard
         deviation ``noise_level`` (clipped to the training data's range when the output is
         a sigmoid); ``"masking"`` sets a ``noise_level`` fraction of the entries to zero;
         ``"salt_and_pepper"`` sets a ``noise_level`` fraction to the training data's
-        minimum or maximum, half each. ``None`` trains a plain autoencoder.
+        minimum or maximum, half each; ``"swap"`` replaces a ``noise_level`` fraction of
+        the entries by the same column's value in another row of the batch, drawn at
+        random (the "swap noise" of tabular data: corrupted values keep each column's
+        distribution and units). ``None`` trains a plain autoencoder.
 
     noise_level : float, default=0.1
-        Standard deviation (gaussian) or fraction of corrupted entries (masking and
-        salt-and-pepper, then at most 1).
+        Standard deviation (gaussian) or fraction of corrupted entries (masking,
+        salt-and-pepper and swap, then at most 1).
 
     tied_weights : bool, default=False
         Decoder layers use the transposed encoder weights (biases stay separate), which
@@ -385,7 +388,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if incremental and self.early_stopping:
             # As scikit-learn's MLP: there is no held-out set to stop on in one chunk.
             raise ValueError("partial_fit does not support early_stopping=True.")
-        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+        if self.noise in ("masking", "salt_and_pepper", "swap") and self.noise_level > 1:
             raise ValueError(
                 f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
                 f"got {self.noise_level}."

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import torch
 
-NOISE_KINDS = ("gaussian", "masking", "salt_and_pepper")
+NOISE_KINDS = ("gaussian", "masking", "salt_and_pepper", "swap")
 
 
-def gaussian_noise(x, std, generator, *, clip=None, out=None):
-    """Return ``x + N(0, std**2)``, optionally clipped to ``clip = (low, high)``."""
+def gaussian_noise(x, std, generator, *, clip=None, scale=None, out=None):
+    """Return ``x + N(0, std**2)``, optionally clipped to ``clip = (low, high)``.
+
+    ``scale``, a tensor of one value per column, multiplies the noise of each column: the
+    noise of column ``j`` then has standard deviation ``std * scale[j]``.
+    """
     out = _buffer_like(x, out)
     out.normal_(0.0, std, generator=generator)
+    if scale is not None:
+        out.mul_(scale.to(device=x.device, dtype=x.dtype))
     out.add_(x)
     if clip is not None:
         out.clamp_(clip[0], clip[1])
@@ -49,6 +55,30 @@ def salt_and_pepper_noise(x, fraction, generator, *, low, high, out=None, scratc
     return out
 
 
+def swap_noise(x, fraction, generator, *, out=None):
+    """Return ``x`` with a ``fraction`` of its entries, drawn independently, replaced by
+    the same column's value in another row of the batch, drawn uniformly (Jahrer's "swap
+    noise").
+
+    The donor rows come from the batch, not from the whole data: the training loop draws
+    its batches at random, so a batch is a sample of the data and a donor's value follows
+    the column's own distribution, while the noise needs nothing but the batch (it works
+    the same on a ``partial_fit`` chunk, on a GPU and in :func:`corrupt`). A batch of one
+    row has no other row and is returned unchanged.
+    """
+    out = _buffer_like(x, out)
+    n_rows = x.shape[0]
+    if n_rows < 2:
+        return out.copy_(x)
+    # Another row for every entry: an offset in [1, n_rows) from its own row, modulo.
+    donors = torch.randint(1, n_rows, x.shape, generator=generator, device=x.device)
+    donors.add_(torch.arange(n_rows, device=x.device).unsqueeze(1)).remainder_(n_rows)
+    out.uniform_(0.0, 1.0, generator=generator)
+    swap = out < fraction
+    torch.gather(x, 0, donors, out=out)
+    return torch.where(swap, out, x, out=out)
+
+
 def _scratch_like(x):
     return torch.empty_like(x), torch.empty_like(x, dtype=torch.bool)
 
@@ -64,10 +94,13 @@ class Corruptor:
 
     Parameters
     ----------
-    kind : {"gaussian", "masking", "salt_and_pepper"} or None
+    kind : {"gaussian", "masking", "salt_and_pepper", "swap"} or None
         The noise process; ``None`` returns the input unchanged.
     level : float
         Standard deviation (gaussian) or fraction of corrupted entries (the others).
+    scale : torch.Tensor or None
+        One value per column multiplying the Gaussian noise (e.g. each feature's standard
+        deviation, to give noise in units of it); None for the same noise everywhere.
     low, high : float
         Range of the clean data: the clip range of Gaussian noise when ``clip`` is true,
         and the pepper and salt values of salt-and-pepper noise.
@@ -75,7 +108,7 @@ class Corruptor:
         Clip Gaussian-corrupted values to ``[low, high]``.
     """
 
-    def __init__(self, kind, level, *, low=0.0, high=1.0, clip=False):
+    def __init__(self, kind, level, *, low=0.0, high=1.0, clip=False, scale=None):
         if kind is not None and kind not in NOISE_KINDS:
             raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")
         self.kind = kind
@@ -83,6 +116,7 @@ class Corruptor:
         self.low = float(low)
         self.high = float(high)
         self.clip = bool(clip)
+        self.scale = scale
         self._buffer = None
         self._scratch = None
 
@@ -98,9 +132,11 @@ class Corruptor:
         out = self._buffer if reuse_buffer else None
         if self.kind == "gaussian":
             clip = (self.low, self.high) if self.clip else None
-            out = gaussian_noise(x, self.level, generator, clip=clip, out=out)
+            out = gaussian_noise(x, self.level, generator, clip=clip, scale=self.scale, out=out)
         elif self.kind == "masking":
             out = masking_noise(x, self.level, generator, out=out)
+        elif self.kind == "swap":
+            out = swap_noise(x, self.level, generator, out=out)
         else:
             scratch = None
             if reuse_buffer:

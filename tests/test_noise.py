@@ -15,6 +15,7 @@ from sk_dae._noise import (
     gaussian_noise,
     masking_noise,
     salt_and_pepper_noise,
+    swap_noise,
 )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -34,7 +35,7 @@ def x():
 
 
 def test_noise_kinds():
-    assert set(NOISE_KINDS) == {"gaussian", "masking", "salt_and_pepper"}
+    assert set(NOISE_KINDS) == {"gaussian", "masking", "salt_and_pepper", "swap"}
 
 
 @pytest.mark.parametrize("std", [0.1, 0.5, 2.0])
@@ -206,3 +207,52 @@ def test_output_keeps_shape_and_dtype(kind, dtype):
 def test_unknown_kind_raises_value_error(kind):
     with pytest.raises(ValueError, match="unknown noise kind"):
         Corruptor(kind, 0.1)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
+def test_swap_replaces_the_stated_fraction_by_the_same_columns_values(fraction):
+    # Distinct values: entry (i, j) is i * 1000 + j, so every value names its row and column.
+    rows, cols = 2000, 500
+    data = (torch.arange(rows).unsqueeze(1) * 1000 + torch.arange(cols)).to(torch.float64)
+    out = Corruptor("swap", fraction)(data, _gen(4))
+    changed = out != data
+    # N = 1e6 Bernoulli draws: standard error <= 0.0005; 0.005 is 10 standard errors.
+    assert changed.double().mean().item() == pytest.approx(fraction, abs=0.005)
+    donor_row, donor_col = out.div(1000, rounding_mode="floor"), out.remainder(1000)
+    assert torch.equal(donor_col, data.remainder(1000))  # always the same column
+    own_row = torch.arange(rows, dtype=out.dtype).unsqueeze(1).expand(rows, cols)
+    assert torch.equal(donor_row != own_row, changed)  # a swapped entry comes from another row
+    # Donor rows are uniform over the other rows: their mean is near the middle row.
+    assert donor_row[changed].mean().item() == pytest.approx((rows - 1) / 2, rel=0.01)
+
+
+def test_swap_keeps_each_columns_distribution(x):
+    out = Corruptor("swap", 0.5)(x, _gen(5))
+    # The swapped values are draws from the column itself, so column means and standard
+    # deviations barely move (each over 2000 rows; 0.01 is about 4 standard errors of a
+    # column mean of uniform values whose std is 0.23).
+    assert (out.mean(dim=0) - x.mean(dim=0)).abs().max().item() < 0.03
+    assert out.std().item() == pytest.approx(x.std().item(), rel=0.01)
+
+
+def test_swap_noise_function_matches_the_corruptor(x):
+    torch.testing.assert_close(swap_noise(x, 0.3, _gen(6)), Corruptor("swap", 0.3)(x, _gen(6)))
+
+
+def test_swap_on_a_single_row_returns_it_unchanged():
+    row = torch.rand(1, 7, generator=_gen(0))
+    assert torch.equal(Corruptor("swap", 0.9)(row, _gen(1)), row)
+
+
+def test_gaussian_scale_multiplies_each_columns_noise():
+    data = torch.zeros(20000, 3)
+    scale = torch.tensor([0.5, 1.0, 4.0])
+    noise = Corruptor("gaussian", 0.2, scale=scale)(data, _gen(7))
+    # 20,000 draws per column: the sample std's standard error is 0.5%; 3% is 6 of them.
+    torch.testing.assert_close(noise.std(dim=0), 0.2 * scale, rtol=0.03, atol=0.0)
+
+
+def test_gaussian_scale_follows_the_dtype_of_the_batch():
+    data = torch.zeros(10, 2, dtype=torch.float64)
+    out = Corruptor("gaussian", 0.1, scale=torch.tensor([1.0, 2.0]))(data, _gen(8))
+    assert out.dtype == torch.float64
