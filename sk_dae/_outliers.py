@@ -93,7 +93,7 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
     autoencoder_ : DenoisingAutoencoder
         The fitted autoencoder.
 
-    error_scale_ : ndarray of shape (n_features_in_,)
+    error_scale_ : ndarray of shape (`n_features_in_`,)
         ``s_j``: the root mean squared training error of every feature, at least
         ``spread_floor`` times its root mean over features. With ``error="mse"``, ones.
 
