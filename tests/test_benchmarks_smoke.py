@@ -68,3 +68,14 @@ def test_profile_epoch_quick(bench):
 def test_bench_ops_quick(bench):
     text = bench("bench_ops").main(["--quick", "--threads", "1"])
     assert "Adam fused, 2 groups" in text and "forward + backward" in text
+
+
+def test_bench_outliers_quick(bench, tmp_path):
+    output = tmp_path / "outliers.md"
+    text = bench("bench_outliers").main(
+        ["--quick", "--threads", "1", "--no-pyod", "--output", str(output)]
+    )
+    assert output.read_text().strip() == text.strip()
+    for heading in ("## ROC AUC", "## Average precision", "## Fit seconds"):
+        assert heading in text
+    assert "| DAEOutlierDetector" in text or "DAEOutlierDetector |" in text
