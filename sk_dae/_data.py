@@ -98,14 +98,43 @@ def map_batches(fn, X, *, device, dtype=np.float32, batch_size=None):
     return out
 
 
+def column_spread(X, *, batch_size=INFERENCE_BATCH_SIZE):
+    """The standard deviation of every column of ``X`` over its observed (non-NaN)
+    entries, float64; NaN for a column without any.
+
+    Computed batch by batch with float64 sums, so extra memory is bounded by a batch (a
+    memmap is never copied whole).
+    """
+    n_features = X.shape[1]
+    count, total, squares = (np.zeros(n_features) for _ in range(3))
+    for start in range(0, X.shape[0], batch_size):
+        rows = np.asarray(X[start : start + batch_size], dtype=np.float64)
+        observed = ~np.isnan(rows)
+        rows = np.where(observed, rows, 0.0)
+        count += observed.sum(axis=0)
+        total += rows.sum(axis=0)
+        squares += np.square(rows).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        variance = squares / count - np.square(mean)
+    return np.sqrt(np.maximum(variance, 0.0))
+
+
+def fill_missing(batch):
+    """``batch`` with its missing (NaN) entries set to zero, as masking noise sets the
+    entries it hides; the batch itself when nothing is missing."""
+    return torch.nan_to_num(batch, nan=0.0) if torch.isnan(batch).any() else batch
+
+
 def corrupt_array(X, corruptor, seed, *, dtype=np.float32):
     """A corrupted copy of the array ``X``, drawn from a generator seeded with ``seed``.
 
-    ``X`` is left unchanged.
+    ``X`` is left unchanged. Missing (NaN) entries are corrupted as the zeros they enter
+    the network as in training (see :func:`fill_missing`).
     """
     generator = torch.Generator().manual_seed(int(seed))
     return map_batches(
-        lambda batch: corruptor(batch, generator, reuse_buffer=False),
+        lambda batch: corruptor(fill_missing(batch), generator, reuse_buffer=False),
         X,
         device="cpu",
         dtype=dtype,

@@ -31,7 +31,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _persistence, _threads
-from ._data import batch_size_for, corrupt_array, map_batches, training_tensors
+from ._data import (
+    batch_size_for,
+    column_spread,
+    corrupt_array,
+    fill_missing,
+    map_batches,
+    training_tensors,
+)
 from ._network import ACTIVATIONS, Autoencoder, build_autoencoder
 from ._noise import NOISE_KINDS, Corruptor
 from ._training import (
@@ -52,6 +59,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     (Vincent et al., 2008): to reconstruct the clean input, the network must learn the
     structure of the data rather than copy it. ``transform`` returns the clean code
     ``E(x)``; ``inverse_transform`` decodes codes back to input space.
+
+    Data may have missing entries (NaN) in ``fit``, ``partial_fit``, ``transform``,
+    ``reconstruct``, ``score_samples`` and ``corrupt``: a missing entry enters the
+    network as zero, as a masked one does, training counts the observed entries only,
+    and ``reconstruct`` returns a value for every entry (see :class:`DAEImputer`).
 
     Parameters
     ----------
@@ -89,6 +101,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     noise_level : float, default=0.1
         Standard deviation (gaussian) or fraction of corrupted entries (masking,
         salt-and-pepper and swap, then at most 1).
+
+    noise_scale : {"absolute", "std"}, default="absolute"
+        Units of Gaussian noise. ``"absolute"``: the same standard deviation
+        ``noise_level`` in every feature, in the data's units. ``"std"``: ``noise_level``
+        times each feature's training standard deviation (``feature_scale_``), so that
+        unscaled features (pixels in 0..255, prices, counts) are corrupted in proportion
+        to their own spread. A fit whose absolute noise is below 1% of the data's
+        typical feature standard deviation warns that it barely corrupts anything.
 
     tied_weights : bool, default=False
         Decoder layers use the transposed encoder weights (biases stay separate), which
@@ -164,6 +184,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     ----------
     module_ : torch.nn.Module
         The fitted network (an :class:`sk_dae.Autoencoder`), in eval mode.
+
+    feature_scale_ : ndarray of shape (`n_features_in_`,) or None
+        With ``noise_scale="std"``, every feature's standard deviation on the (first)
+        training data, over its observed entries, floored at 0.1% of their mean (and
+        above zero) so that a constant feature still gets some noise; the units of the
+        Gaussian noise. None with ``noise_scale="absolute"``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -241,6 +267,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "loss": [StrOptions({"mse", "bce"})],
         "noise": [StrOptions(set(NOISE_KINDS)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
+        "noise_scale": [StrOptions({"absolute", "std"})],
         "tied_weights": ["boolean"],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -272,6 +299,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         loss="mse",
         noise="gaussian",
         noise_level=0.1,
+        noise_scale="absolute",
         tied_weights=False,
         batch_norm=False,
         dropout=0.0,
@@ -299,6 +327,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.loss = loss
         self.noise = noise
         self.noise_level = noise_level
+        self.noise_scale = noise_scale
         self.tied_weights = tied_weights
         self.batch_norm = batch_norm
         self.dropout = dropout
@@ -329,7 +358,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data. Values in [0, 1] (e.g. images scaled by their maximum) or
-            standardized features both work with the defaults.
+            standardized features both work with the defaults. Missing entries (NaN)
+            are allowed: they enter the network as zeros, as masked entries do, and the
+            loss counts the observed entries only (infinity is refused).
         y : None
             Ignored.
 
@@ -371,7 +402,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 continuing = hasattr(self, "module_") and (incremental or self.warm_start)
                 hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
-                run = self._start_run(X.shape[1], data_range, hidden, device, continuing)
+                scale = self._feature_scale(X, continuing)
+                run = self._start_run(X.shape[1], data_range, hidden, device, continuing, scale)
                 run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
                 self._add_training_data(run, X, incremental)
                 result = self._train(run, incremental, data_range)
@@ -381,6 +413,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.__dict__.update(snapshot)
             raise
         self._warn_if_unfinished(result, incremental)
+        if not continuing:
+            self._warn_if_noise_negligible(X)
         return self
 
     def _check_params(self, incremental):
@@ -408,8 +442,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             reset=not continuing,
             dtype=[np.float32, np.float64] if integer else [np.float64, np.float32],
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
+            ensure_all_finite="allow-nan",
         )
-        low, high = float(X.min()), float(X.max())
+        low, high = _observed_range(X)
         float32_max = float(np.finfo(np.float32).max)
         if max(-low, high) > float32_max:
             raise ValueError(
@@ -419,7 +454,37 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
         return X, (low, high)
 
-    def _start_run(self, n_features, data_range, hidden, device, continuing):
+    def _feature_scale(self, X, continuing):
+        """``feature_scale_`` of this fit: the fitted one when continuing, else every
+        feature's floored standard deviation with ``noise_scale="std"`` (else None)."""
+        if continuing and getattr(self, "feature_scale_", None) is not None:
+            return self.feature_scale_
+        if self.noise_scale != "std":
+            return None
+        spread = np.nan_to_num(column_spread(X), nan=0.0)
+        floor = max(1e-3 * float(spread.mean()), float(np.finfo(np.float32).tiny))
+        return np.maximum(spread, floor)
+
+    def _warn_if_noise_negligible(self, X):
+        """Absolute Gaussian noise below 1% of the typical feature's spread (pixels in
+        0..255 with ``noise_level=0.1``) trains what is nearly a plain autoencoder."""
+        if self.noise != "gaussian" or self.noise_scale != "absolute" or self.noise_level == 0:
+            return
+        # The spread of a sample of rows is plenty for an order of magnitude.
+        spread = column_spread(X[:: max(1, X.shape[0] // 2000)])
+        spread = spread[np.isfinite(spread) & (spread > 0)]
+        if spread.size and self.noise_level < 0.01 * float(np.median(spread)):
+            warnings.warn(
+                f"Gaussian noise of noise_level={self.noise_level} is below 1% of the "
+                f"data's typical feature standard deviation ({float(np.median(spread)):.4g}): "
+                "it barely corrupts the training data. Standardize X (e.g. StandardScaler), "
+                "raise noise_level, or set noise_scale='std' for noise in units of each "
+                "feature's standard deviation.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+
+    def _start_run(self, n_features, data_range, hidden, device, continuing, scale=None):
         """A new network and optimizer, or the fitted ones continued, as a :class:`_Run`."""
         init_seed, noise_seed, split_seed = _seeds(self.random_state)
         if continuing:
@@ -449,7 +514,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
         self._check_loss_fits(*run.data_range)
         run.optimizer = self._optimizer_for(run.module, continuing)
-        run.corruptor = self._corruptor(run.output_activation, *run.data_range)
+        run.feature_scale = scale
+        run.corruptor = self._corruptor(run.output_activation, *run.data_range, scale)
         if continuing and self.early_stopping and self.best_validation_score_ is not None:
             run.best_validation_score = self.best_validation_score_
         return run
@@ -494,15 +560,16 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 group["lr"] = self.learning_rate_init
         return optimizer
 
-    def _corruptor(self, output_activation, data_min, data_max):
+    def _corruptor(self, output_activation, data_min, data_max, scale=None):
         """The training corruption: Gaussian noise is clipped to the data's range when
-        the output is a sigmoid."""
+        the output is a sigmoid, and in units of ``scale`` (per feature) when given."""
         return Corruptor(
             self.noise,
             self.noise_level,
             low=data_min,
             high=data_max,
             clip=output_activation == "sigmoid",
+            scale=None if scale is None else torch.as_tensor(scale, dtype=torch.float32),
         )
 
     def _add_training_data(self, run, X, incremental):
@@ -571,6 +638,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.device_ = run.device
         self.output_activation_ = run.output_activation
         self.data_min_, self.data_max_ = run.data_range
+        self.feature_scale_ = run.feature_scale
         self.loss_curve_ = loss_curve + result.loss_curve
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
@@ -617,7 +685,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     # ------------------------------------------------------------------ inference
 
-    def _map(self, method, X):
+    def _map(self, method, X, *, fill=True):
         """Run ``method(module, batch)`` over ``X`` in batches, in the dtype of ``X``.
 
         float64 input is computed in float64 (a float64 copy of the network, made once per
@@ -627,14 +695,17 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         module = self.module_
         if X.dtype == np.float64:
             module = _float64_copy(module)
+
+        def apply(batch):
+            # Missing entries enter the network as zeros, as masked ones do in training.
+            return method(module, fill_missing(batch) if fill else batch)
+
         with _threads.limit(self.n_threads):
-            out = map_batches(
-                lambda batch: method(module, batch), X, device=self.device_, dtype=X.dtype
-            )
+            out = map_batches(apply, X, device=self.device_, dtype=X.dtype)
         if not np.isfinite(out).all():
             raise ValueError(
                 f"The result overflowed to inf or NaN in {X.dtype}: X holds values up to "
-                f"{np.abs(X).max():.4g} in magnitude, far outside the training data's range "
+                f"{np.nanmax(np.abs(X)):.4g} in magnitude, far outside the training data's range "
                 f"[{self.data_min_:.4g}, {self.data_max_:.4g}]. Scale X like the training "
                 "data (or pass float64)."
             )
@@ -643,7 +714,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _validate_X(self, X):
         check_is_fitted(self)
         _refuse_featureless(self, X)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
 
     def transform(self, X):
         """Encode ``X``: the clean latent code ``E(x)`` of every sample (no noise).
@@ -718,7 +791,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ``-mean((x - D(E(x)))**2)`` per row.
         """
         X = self._validate_X(X)
-        return -self._map(row_mse, X)
+        return -self._map(row_mse, X, fill=False)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error of clean ``X`` (higher is better).
@@ -756,7 +829,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             A corrupted copy of ``X``; ``X`` itself is left unchanged.
         """
         X = self._validate_X(X)
-        corruptor = self._corruptor(self.output_activation_, self.data_min_, self.data_max_)
+        corruptor = self._corruptor(
+            self.output_activation_,
+            self.data_min_,
+            self.data_max_,
+            getattr(self, "feature_scale_", None),
+        )
         with _threads.limit(self.n_threads):
             return corrupt_array(X, corruptor, _seeds(random_state)[1], dtype=X.dtype)
 
@@ -858,6 +936,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True
         return tags
 
     def __getstate__(self):
@@ -884,6 +963,7 @@ class _Run:
     X_val: torch.Tensor = None
     batch_size: int = None
     best_validation_score: float = -math.inf
+    feature_scale: np.ndarray = None
 
 
 # Frames of these folders are skipped when a warning names the line that caused it.
@@ -915,6 +995,16 @@ def _float64_copy(module):
         cached = (versions, copy.deepcopy(module).double())
         _FLOAT64_COPIES[module] = cached
     return cached[1]
+
+
+def _observed_range(X):
+    """``(min, max)`` of the observed (non-NaN) entries of ``X``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's all-NaN warning
+        low, high = float(np.nanmin(X)), float(np.nanmax(X))
+    if math.isnan(low):
+        raise ValueError("X holds no observed value: every entry is missing (NaN).")
+    return low, high
 
 
 def _refuse_featureless(estimator, X):

@@ -66,16 +66,34 @@ def make_optimizer(module, name, learning_rate, *, weight_decay=0.0):
     raise ValueError(f"unknown optimizer {name!r}")
 
 
-def reconstruction_loss(module, logits, target, loss):
-    """Mean over all entries of the batch: squared error or binary cross-entropy."""
+def reconstruction_loss(module, logits, target, loss, observed=None):
+    """Mean over the entries of the batch: squared error or binary cross-entropy.
+
+    With ``observed`` (a bool tensor shaped like ``target``), the mean runs over the
+    observed entries only: a missing entry's reconstruction costs nothing, whatever
+    ``target`` holds there.
+    """
+    if observed is None:
+        if loss == "bce":
+            return F.binary_cross_entropy_with_logits(logits, target)
+        return F.mse_loss(module.output(logits), target)
     if loss == "bce":
-        return F.binary_cross_entropy_with_logits(logits, target)
-    return F.mse_loss(module.output(logits), target)
+        errors = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    else:
+        errors = (module.output(logits) - target) ** 2
+    return torch.where(observed, errors, 0.0).sum() / observed.sum().clamp(min=1)
 
 
 def row_mse(module, x):
-    """Mean squared error of the clean reconstruction of every row of ``x``."""
-    return ((module(x) - x) ** 2).mean(dim=1)
+    """Mean squared error of the clean reconstruction of every row of ``x``, over the
+    row's observed entries when some are missing (NaN, entering the network as zeros); 0
+    for a row without any."""
+    observed = ~torch.isnan(x)
+    if bool(observed.all()):
+        return ((module(x) - x) ** 2).mean(dim=1)
+    x = torch.where(observed, x, 0.0)
+    squared = torch.where(observed, (module(x) - x) ** 2, 0.0)
+    return squared.sum(dim=1) / observed.sum(dim=1).clamp(min=1)
 
 
 def validation_score(module, X_val, *, batch_size):
@@ -91,11 +109,22 @@ def _l1_penalty(module):
     return sum(p.abs().sum() for p in module.parameters() if p.ndim >= 2)
 
 
-def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1):
-    """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss."""
+def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1, missing=False):
+    """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss.
+
+    With ``missing``, ``clean`` may hold NaN: those entries enter the network as zeros,
+    as masked ones do (after the corruption too), and the loss counts the observed
+    entries only.
+    """
+    observed = None
+    if missing:
+        observed = ~torch.isnan(clean)
+        clean = torch.where(observed, clean, 0.0)
     noisy = corruptor(clean, generator)
+    if missing:
+        noisy = torch.where(observed, noisy, 0.0)
     logits = module.decode_logits(module.encode(noisy))
-    batch_loss = reconstruction_loss(module, logits, clean, loss)
+    batch_loss = reconstruction_loss(module, logits, clean, loss, observed)
     if l1 > 0:
         batch_loss = batch_loss + l1 * _l1_penalty(module)
     optimizer.zero_grad(set_to_none=True)
@@ -199,7 +228,8 @@ def train(
     ----------
     module : Autoencoder
     X : torch.Tensor of shape (n_samples, n_features)
-        Float32, on the device of ``module``.
+        Float32, on the device of ``module``. Missing entries are NaN: they enter the
+        network as zeros and the loss ignores them (see :func:`train_step`).
     optimizer : torch.optim.Optimizer
     corruptor : Corruptor
     generator : torch.Generator
@@ -233,6 +263,7 @@ def train(
         score_to_beat=best_validation_score,
     )
     epoch_args = dict(
+        missing=bool(torch.isnan(X).any()),
         batch_size=batch_size,
         shuffle=shuffle,
         generator=generator,
