@@ -1,6 +1,7 @@
 """sk-dae: a scikit-learn compatible denoising autoencoder on PyTorch."""
 
 from ._estimator import DenoisingAutoencoder
+from ._imputer import DAEImputer
 from ._network import Autoencoder
 from ._outliers import DAEOutlierDetector
 from ._persistence import InconsistentVersionWarning
@@ -8,6 +9,7 @@ from ._version import __version__
 
 __all__ = [
     "Autoencoder",
+    "DAEImputer",
     "DAEOutlierDetector",
     "DenoisingAutoencoder",
     "InconsistentVersionWarning",

@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dae import DAEOutlierDetector, DenoisingAutoencoder
+from sk_dae import DAEImputer, DAEOutlierDetector, DenoisingAutoencoder
 
 
 def _fast_estimators():
@@ -30,6 +30,13 @@ def _fast_estimators():
             DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(8,), max_iter=5),
             error="mse",
             contamination=0.1,
+        ),
+        # The imputer, with swap noise and its missing-value indicator.
+        DAEImputer(
+            autoencoder=DenoisingAutoencoder(
+                n_components=2, hidden_layer_sizes=(8,), noise="swap", max_iter=5
+            ),
+            add_indicator=True,
         ),
     ]
 

@@ -29,6 +29,7 @@ MAY_IMPORT = {
     "datasets": set(),
     "clustering": {"_estimator", "_presets"},
     "_outliers": {"_data", "_estimator"},
+    "_imputer": {"_estimator"},
     "_compare": {
         "_data",
         "_estimator",
@@ -40,7 +41,7 @@ MAY_IMPORT = {
     },
     "_report": {"_compare", "plotting"},
     "__main__": {"_compare", "_noise", "_presets", "_report", "_version", "datasets"},
-    "__init__": {"_estimator", "_network", "_outliers", "_persistence", "_version"},
+    "__init__": {"_estimator", "_imputer", "_network", "_outliers", "_persistence", "_version"},
 }
 
 #: Modules that know nothing of scikit-learn.

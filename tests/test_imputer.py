@@ -1,0 +1,133 @@
+"""DAEImputer: sklearn's imputer API (missing_values, add_indicator, keep_empty_features,
+feature names, set_output, Pipeline) and what it fills."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import short_training, tiny
+from sklearn.impute import MissingIndicator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from sk_dae import DAEImputer
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+
+def _hide(X, fraction, seed=0):
+    hidden = np.random.default_rng(seed).random(X.shape) < fraction
+    return np.where(hidden, np.nan, X), hidden
+
+
+def _fast(**params):
+    return DAEImputer(autoencoder=tiny(output_activation="identity"), **params)
+
+
+@pytest.fixture(scope="module")
+def X(digits):
+    return digits[0][:400]
+
+
+def test_fills_every_hole_and_keeps_observed_entries(X):
+    X_missing, hidden = _hide(X, 0.2)
+    filled = _fast().fit_transform(X_missing)
+    assert filled.shape == X.shape and np.isfinite(filled).all()
+    np.testing.assert_array_equal(filled[~hidden], X[~hidden])
+    assert not np.array_equal(filled[hidden], X[hidden])
+
+
+def test_default_beats_the_column_means_on_digits(digits):
+    X = digits[0]
+    X_missing, hidden = _hide(X, 0.2)
+    filled = DAEImputer(random_state=0).fit_transform(X_missing)
+    means = np.broadcast_to(np.nanmean(X_missing, axis=0), X.shape)
+    rmse = np.sqrt(np.mean((filled - X)[hidden] ** 2))
+    assert rmse < 0.7 * np.sqrt(np.mean((means - X)[hidden] ** 2))  # measured 0.157 / 0.272
+
+
+def test_autoencoder_is_cloned_and_seeded(X):
+    X_missing, _ = _hide(X, 0.2)
+    template = tiny(random_state=None)
+    imputer = DAEImputer(autoencoder=template, random_state=3).fit(X_missing)
+    assert not hasattr(template, "module_")
+    assert imputer.autoencoder_.random_state == 3
+    again = DAEImputer(autoencoder=template, random_state=3).fit_transform(X_missing)
+    np.testing.assert_array_equal(imputer.transform(X_missing), again)
+
+
+def test_other_missing_values_placeholder(X):
+    X_missing, hidden = _hide(X, 0.2)
+    coded = np.where(hidden, -1.0, X)
+    a = _fast(missing_values=-1.0).fit_transform(coded)
+    b = _fast().fit_transform(X_missing)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    with pytest.raises(ValueError, match="NaN"):
+        _fast(missing_values=-1.0).fit(X_missing)
+
+
+def test_add_indicator_appends_missing_indicator_columns(X):
+    X_missing, hidden = _hide(X, 0.2)
+    imputer = _fast(add_indicator=True).fit(X_missing)
+    out = imputer.transform(X_missing)
+    indicator = MissingIndicator().fit(X_missing)
+    assert out.shape[1] == X.shape[1] + indicator.features_.size
+    np.testing.assert_array_equal(out[:, X.shape[1] :], indicator.transform(X_missing))
+    names = imputer.get_feature_names_out()
+    assert names[0] == "x0" and names[-1].startswith("missingindicator_")
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_empty_features_are_dropped_or_kept_as_zero(X, keep):
+    X_missing, _ = _hide(X, 0.2)
+    X_missing[:, 5] = np.nan
+    imputer = _fast(keep_empty_features=keep).fit(X_missing)
+    out = imputer.transform(X_missing)
+    assert out.shape[1] == (64 if keep else 63)
+    if keep:
+        assert np.all(out[:, 5] == 0)
+    assert ("x5" in imputer.get_feature_names_out()) == keep
+
+
+def test_rows_without_holes_pass_unchanged_and_full_holes_get_filled(X):
+    X_missing, _ = _hide(X, 0.2)
+    imputer = _fast().fit(X_missing)
+    np.testing.assert_array_equal(imputer.transform(X[:10]), X[:10])
+    empty_row = np.full((1, 64), np.nan)
+    assert np.isfinite(imputer.transform(empty_row)).all()
+
+
+def test_dataframes_names_and_set_output(X):
+    X_missing, _ = _hide(X, 0.2)
+    frame = pd.DataFrame(X_missing, columns=[f"p{i}" for i in range(64)])
+    imputer = _fast().set_output(transform="pandas").fit(frame)
+    out = imputer.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(frame.columns)
+    assert not out.isna().any().any()
+
+
+def test_in_a_pipeline_before_a_classifier(digits):
+    X, y = digits
+    X_missing, _ = _hide(X[:500], 0.2)
+    pipe = make_pipeline(_fast(), LogisticRegression(max_iter=200))
+    with short_training():
+        scores = cross_val_score(pipe, X_missing, y[:500], cv=2)
+    assert scores.mean() > 0.8
+
+
+def test_float32_stays_float32(X):
+    X_missing, _ = _hide(X.astype(np.float32), 0.2)
+    assert _fast().fit_transform(X_missing).dtype == np.float32
+
+
+def test_pickle_round_trip(X):
+    X_missing, _ = _hide(X, 0.2)
+    imputer = _fast().fit(X_missing)
+    restored = pickle.loads(pickle.dumps(imputer))
+    np.testing.assert_array_equal(restored.transform(X_missing), imputer.transform(X_missing))
