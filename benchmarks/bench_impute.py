@@ -37,7 +37,7 @@ VARIANTS = {
     "masking 0.5": {"noise_level": 0.5},
     "no noise": {"noise": None},
     "batch 256 (estimator's)": {"batch_size": "auto", "n_iter_no_change": 10},
-    "(256, 128)-32": {"hidden_layer_sizes": (256, 128), "n_components": 32},
+    "(128,)-16": {"hidden_layer_sizes": (128,), "n_components": 16},
     "dropout 0.1": {"dropout": 0.1},
     "early stopping": {"early_stopping": True},
 }
