@@ -28,7 +28,12 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _persistence, _threads
 from ._data import (
@@ -39,7 +44,7 @@ from ._data import (
     map_batches,
     training_tensors,
 )
-from ._network import ACTIVATIONS, Autoencoder, build_autoencoder
+from ._network import ACTIVATIONS, Autoencoder, TiedLinear, build_autoencoder
 from ._noise import NOISE_KINDS, Corruptor
 from ._training import (
     TrainingDivergedError,
@@ -109,6 +114,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         unscaled features (pixels in 0..255, prices, counts) are corrupted in proportion
         to their own spread. A fit whose absolute noise is below 1% of the data's
         typical feature standard deviation warns that it barely corrupts anything.
+
+    transform_layers : {"code", "all"}, default="code"
+        What :meth:`transform` returns: ``"code"``, the latent code ``E(x)``
+        (``n_components`` features); ``"all"``, the activations of every hidden layer,
+        encoder, code and decoder, side by side (Jahrer's "deep stack" features for a
+        downstream model; ``2 * sum(hidden_layer_sizes) + n_components`` features, named
+        ``<prefix>_enc1_0, ..., <prefix>_code_0, ..., <prefix>_dec1_0, ...``). Training is
+        the same either way.
 
     tied_weights : bool, default=False
         Decoder layers use the transposed encoder weights (biases stay separate), which
@@ -268,6 +281,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "noise": [StrOptions(set(NOISE_KINDS)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "noise_scale": [StrOptions({"absolute", "std"})],
+        "transform_layers": [StrOptions({"code", "all"})],
         "tied_weights": ["boolean"],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -300,6 +314,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         noise="gaussian",
         noise_level=0.1,
         noise_scale="absolute",
+        transform_layers="code",
         tied_weights=False,
         batch_norm=False,
         dropout=0.0,
@@ -328,6 +343,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.noise = noise
         self.noise_level = noise_level
         self.noise_scale = noise_scale
+        self.transform_layers = transform_layers
         self.tied_weights = tied_weights
         self.batch_norm = batch_norm
         self.dropout = dropout
@@ -728,11 +744,41 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, in the floating dtype of ``X`` (float32 or float64).
+        X_new : ndarray of shape (n_samples, n_components) or (n_samples, n_hidden)
+            The codes, in the floating dtype of ``X`` (float32 or float64); with
+            ``transform_layers="all"``, the activations of every hidden layer.
         """
         X = self._validate_X(X)
+        if self.transform_layers == "all":
+            return self._map(_hidden_activations, X)
         return self._map(Autoencoder.encode, X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features :meth:`transform` returns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored beyond the check of its length against ``n_features_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``denoisingautoencoder0, ...`` for the code; with ``transform_layers="all"``,
+            ``denoisingautoencoder_enc1_0, ...``, ``denoisingautoencoder_code_0, ...`` and
+            ``denoisingautoencoder_dec1_0, ...``, layer by layer.
+        """
+        if self.transform_layers == "code":
+            return super().get_feature_names_out(input_features)
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        widths = self.module_.widths
+        hidden = widths[1:-1]
+        layers = [(f"enc{i + 1}", w) for i, w in enumerate(hidden)] + [("code", widths[-1])]
+        layers += [(f"dec{i + 1}", w) for i, w in enumerate(reversed(hidden))]
+        names = [f"{prefix}_{layer}_{j}" for layer, width in layers for j in range(width)]
+        return np.asarray(names, dtype=object)
 
     def inverse_transform(self, X):
         """Decode codes back to input space.
@@ -995,6 +1041,19 @@ def _float64_copy(module):
         cached = (versions, copy.deepcopy(module).double())
         _FLOAT64_COPIES[module] = cached
     return cached[1]
+
+
+def _hidden_activations(module, x):
+    """The activations of every hidden layer of ``module`` (encoder, code, decoder) for
+    the batch ``x``, side by side: the input of every linear layer but the first."""
+    outputs, first = [], True
+    for layer in (*module.encoder, *module.decoder):
+        if isinstance(layer, (torch.nn.Linear, TiedLinear)):
+            if not first:
+                outputs.append(x)
+            first = False
+        x = layer(x)
+    return torch.cat(outputs, dim=1)
 
 
 def _observed_range(X):

@@ -209,3 +209,34 @@ def test_model_fitted_on_missing_values_round_trips_through_save(X, tmp_path, no
     loaded.partial_fit(X_nan)
     dae.partial_fit(X_nan)
     np.testing.assert_array_equal(loaded.transform(X_nan), dae.transform(X_nan))
+
+
+# ----------------------------------------------------------------- deep stack features
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_transform_layers_all_returns_every_hidden_activation(cancer, tied):
+    dae = fit_quiet(
+        tiny(hidden_layer_sizes=(12, 6), transform_layers="all", tied_weights=tied), cancer
+    )
+    stack = dae.transform(cancer)
+    assert stack.shape == (cancer.shape[0], 12 + 6 + 3 + 6 + 12)
+    names = dae.get_feature_names_out()
+    assert len(names) == stack.shape[1]
+    assert names[0] == "denoisingautoencoder_enc1_0"
+    assert names[18] == "denoisingautoencoder_code_0"
+    assert names[-1] == "denoisingautoencoder_dec2_11"
+    # The code sits in the middle; ReLU layers are non-negative.
+    np.testing.assert_array_equal(
+        stack[:, 18:21], dae.set_params(transform_layers="code").transform(cancer)
+    )
+    assert (stack[:, :18] >= 0).all()
+
+
+def test_deep_stack_features_as_a_frame_and_after_save(cancer, tmp_path):
+    dae = fit_quiet(tiny(transform_layers="all"), cancer)
+    frame = dae.set_output(transform="pandas").transform(cancer)
+    assert list(frame.columns) == list(dae.get_feature_names_out())
+    loaded = _round_trip(dae.set_output(transform="default"), tmp_path)
+    assert loaded.transform_layers == "all"
+    np.testing.assert_array_equal(loaded.transform(cancer), dae.transform(cancer))
