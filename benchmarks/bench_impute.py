@@ -7,10 +7,17 @@ root mean squared error between its fills and the hidden true values. Data sets:
 scikit-learn's digits divided by 16 (values in [0, 1]) and breast_cancer standardized
 (``StandardScaler`` on the full data, as in issue 17's table). ``DAEImputer`` runs with
 its defaults and with the variants given by ``--variants`` (named in the table), the
-candidates its defaults were chosen from. Full run (the user guide's table)::
+candidates its defaults were chosen from; ``--datasets`` adds wine and diabetes
+(standardized). Full run (the user guide's table)::
 
     python benchmarks/bench_impute.py --threads 1 \
         --output benchmarks/results/impute.md
+
+Every data set at 20% and 50% with the defaults alone::
+
+    python benchmarks/bench_impute.py --threads 1 --fraction 0.2 0.5 --variants \
+        --datasets "digits /16" "breast_cancer std" "wine std" "diabetes std" \
+        --output benchmarks/results/impute_all.md
 
 Smoke run: ``python benchmarks/bench_impute.py --quick``.
 """
@@ -22,7 +29,7 @@ import warnings
 
 import numpy as np
 from _common import base_parser, machine_line, set_threads, table, write_output
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import StandardScaler
@@ -44,9 +51,18 @@ VARIANTS = {
 
 
 def datasets():
-    digits = load_digits().data / 16.0
-    cancer = StandardScaler().fit_transform(load_breast_cancer().data)
-    return {"digits /16": digits, "breast_cancer std": cancer}
+    def standardized(loader):
+        return StandardScaler().fit_transform(loader().data)
+
+    return {
+        "digits /16": load_digits().data / 16.0,
+        "breast_cancer std": standardized(load_breast_cancer),
+        "wine std": standardized(load_wine),
+        "diabetes std": standardized(load_diabetes),
+    }
+
+
+DATASETS = ["digits /16", "breast_cancer std", "wine std", "diabetes std"]
 
 
 def hide(X, fraction, seed):
@@ -77,6 +93,9 @@ def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--fraction", type=float, nargs="*", default=[0.2])
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--datasets", nargs="*", default=["digits /16", "breast_cancer std"], choices=DATASETS
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -84,7 +103,7 @@ def main(argv=None):
     set_threads(args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
     warnings.filterwarnings("ignore", message=r"\[IterativeImputer\] Early stopping")
-    data = datasets()
+    data = {name: X for name, X in datasets().items() if name in args.datasets}
     if args.quick:
         data = {name: X[:200] for name, X in data.items()}
     header = ["imputer"]

@@ -1,7 +1,10 @@
 """DAEImputer: sklearn's imputer API (missing_values, add_indicator, keep_empty_features,
 feature names, set_output, Pipeline) and what it fills."""
 
+import importlib
 import pickle
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -131,3 +134,15 @@ def test_pickle_round_trip(X):
     imputer = _fast().fit(X_missing)
     restored = pickle.loads(pickle.dumps(imputer))
     np.testing.assert_array_equal(restored.transform(X_missing), imputer.transform(X_missing))
+
+
+def test_the_benchmark_runs(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("bench_impute", None)
+    output = tmp_path / "impute.md"
+    text = importlib.import_module("bench_impute").main(
+        ["--quick", "--threads", "1", "--output", str(output)]
+    )
+    assert output.read_text().strip() == text.strip()
+    for name in ("mean", "KNN (5)", "Iterative", "DAEImputer"):
+        assert f"| {name} " in text
