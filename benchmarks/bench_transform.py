@@ -70,6 +70,8 @@ def main(argv=None):
         args.n_rows, args.repeats, args.fit_rows = 5000, 1, 2000
     set_threads(args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
+    # The uint8 fit (pixels in 0..255) is measured for memory; its noise does not matter.
+    warnings.filterwarnings("ignore", message="Gaussian noise of noise_level")
     X_small, data_name = load_data(60000, quick=args.quick)
     hidden, n_components = ((128,), 32) if not args.quick else ((16,), 4)
     X_fit = X_small[:5000]
