@@ -834,7 +834,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ``-mean((x - D(E(x)))**2)`` per row.
+            ``-mean((x - D(E(x)))**2)`` per row (over its observed entries).
+
+        See Also
+        --------
+        DAEOutlierDetector : Outlier detection on this score (``error="mse"``) or on the
+            per-feature standardized error, with a threshold and ``predict`` in {-1, +1}.
         """
         X = self._validate_X(X)
         return -self._map(row_mse, X, fill=False)
