@@ -93,10 +93,10 @@ class DAEImputer(_BaseImputer):
     autoencoder_ : DenoisingAutoencoder
         The fitted autoencoder, trained on the standardized non-empty features.
 
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Mean of every feature's observed training entries (0 for an empty feature).
 
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Standard deviation of every feature's observed training entries (1 where it is
         0 or the feature is empty).
 
