@@ -25,6 +25,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -1069,6 +1070,20 @@ def _observed_range(X):
     if math.isnan(low):
         raise ValueError("X holds no observed value: every entry is missing (NaN).")
     return low, high
+
+
+def wrapped_autoencoder(wrapper, defaults):
+    """The unfitted autoencoder that ``wrapper`` (a detector or an imputer) trains: a
+    clone of its ``autoencoder`` parameter, or a new one with ``defaults`` when that is
+    None, given the wrapper's ``random_state`` and ``n_threads`` when they are set."""
+    template = wrapper.autoencoder
+    if template is None:
+        template = DenoisingAutoencoder(**defaults)
+    autoencoder = clone(template)
+    for name in ("random_state", "n_threads"):
+        if getattr(wrapper, name) is not None:
+            autoencoder.set_params(**{name: getattr(wrapper, name)})
+    return autoencoder
 
 
 def _refuse_featureless(estimator, X):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import _fit_context, clone
+from sklearn.base import _fit_context
 from sklearn.impute._base import _BaseImputer
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._estimator import DenoisingAutoencoder
+from ._estimator import wrapped_autoencoder
 
 #: Parameters of the autoencoder used when ``autoencoder=None``, chosen on the RMSE of
 #: hidden entries (MCAR 20%) of digits and breast_cancer (``benchmarks/bench_impute.py``,
@@ -205,22 +205,12 @@ class DAEImputer(_BaseImputer):
         spread = np.sqrt(np.where(mask, 0.0, np.square(X - mean)).sum(axis=0) / count)
         self.mean_ = mean
         self.scale_ = np.where(spread > 0, spread, 1.0)
-        autoencoder = self._new_autoencoder()
+        autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
         autoencoder.fit(self._standardize(X)[:, valid])
         self.autoencoder_ = autoencoder
         self._valid_mask = valid
         self._fit_indicator(mask)
         return self
-
-    def _new_autoencoder(self):
-        template = self.autoencoder
-        if template is None:
-            template = DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS)
-        autoencoder = clone(template)
-        for name in ("random_state", "n_threads"):
-            if getattr(self, name) is not None:
-                autoencoder.set_params(**{name: getattr(self, name)})
-        return autoencoder
 
     def _standardize(self, X):
         return ((X - self.mean_) / self.scale_).astype(X.dtype, copy=False)

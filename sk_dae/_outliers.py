@@ -12,12 +12,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import INFERENCE_BATCH_SIZE
-from ._estimator import DenoisingAutoencoder
+from ._estimator import wrapped_autoencoder
 
 #: Parameters of the autoencoder used when ``autoencoder=None``. A linear output
 #: reconstructs the background of images far better than a sigmoid (whose outputs only
@@ -198,7 +198,7 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         X = validate_data(self, X, dtype=[np.float32, np.float64])
-        autoencoder = self._new_autoencoder()
+        autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
         # The autoencoder sees an array: feature names are checked here, once.
         autoencoder.fit(X)
         scale = np.ones(X.shape[1])
@@ -210,16 +210,6 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.error_scale_ = scale
         self.offset_ = self._offset(train_scores)
         return self
-
-    def _new_autoencoder(self):
-        template = self.autoencoder
-        if template is None:
-            template = DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS)
-        autoencoder = clone(template)
-        for name in ("random_state", "n_threads"):
-            if getattr(self, name) is not None:
-                autoencoder.set_params(**{name: getattr(self, name)})
-        return autoencoder
 
     def _offset(self, train_scores):
         if self.contamination == "auto":
