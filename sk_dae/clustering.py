@@ -22,6 +22,7 @@ the gap:
 from __future__ import annotations
 
 import importlib.util
+import warnings
 
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
@@ -112,7 +113,10 @@ def make_embedding(kind="normalize", *, n_components=10, random_state=None, **pa
         return "passthrough"
     if kind == "umap":
         _require_umap()
-        import umap
+        with warnings.catch_warnings():
+            # umap-learn announces on import that its optional TensorFlow part is missing.
+            warnings.filterwarnings("ignore", "Tensorflow not installed", ImportWarning)
+            import umap
 
         params = {**UMAP_DEFAULTS, "n_components": n_components, **params}
         if random_state is not None:

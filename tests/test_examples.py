@@ -14,10 +14,6 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 4
 
 
-# umap-learn warns on import when TensorFlow is missing; Python hides ImportWarning by
-# default, so a user never sees it, but here warnings are errors and the example may be
-# the first to import umap.
-@pytest.mark.filterwarnings("ignore:Tensorflow not installed:ImportWarning")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(path, monkeypatch, tmp_path):
     import matplotlib
