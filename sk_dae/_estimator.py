@@ -38,6 +38,7 @@ from sklearn.utils.validation import (
 
 from . import _persistence, _threads
 from ._data import (
+    INFERENCE_BATCH_SIZE,
     batch_size_for,
     column_spread,
     corrupt_array,
@@ -190,9 +191,16 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
 
     n_threads : int or None, default=None
-        CPU threads torch may use while fitting and transforming. ``None`` uses all
-        cores, except inside a joblib worker (e.g. ``GridSearchCV(n_jobs=k)``), where
-        it uses the worker's share so that workers do not oversubscribe the CPU.
+        CPU threads torch uses while fitting and transforming; torch's previous count is
+        restored after each call. An int is used as given and makes fits with the same
+        ``random_state`` bit-identical on the same machine. ``None`` chooses per call:
+        one thread when a batch's matrix products are small (under 16 MFLOP, e.g. 64
+        features, ``(128,)`` hidden, batch 256) or the call is short, whatever the
+        machine's state; otherwise as many threads as there are cores this process may
+        use (affinity, cgroup quota, ``OMP_NUM_THREADS`` and so a joblib or Dask
+        worker's share) that other processes are not keeping busy. Only in that second
+        case can the count, and so the low bits of a fit, differ between runs. See
+        :ref:`performance`.
 
     Attributes
     ----------
@@ -415,7 +423,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         # feature bookkeeping: a failing fit leaves a fitted model exactly as it was.
         snapshot = self.__dict__.copy()
         try:
-            with _threads.limit(self.n_threads):
+            with _threads.limit(self.n_threads, _training_work(self, X, incremental)):
                 continuing = hasattr(self, "module_") and (incremental or self.warm_start)
                 hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
@@ -717,7 +725,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             # Missing entries enter the network as zeros, as masked ones do in training.
             return method(module, fill_missing(batch) if fill else batch)
 
-        with _threads.limit(self.n_threads):
+        with _threads.limit(self.n_threads, _inference_work(module, X)):
             out = map_batches(apply, X, device=self.device_, dtype=X.dtype)
         if not np.isfinite(out).all():
             raise ValueError(
@@ -887,7 +895,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.data_max_,
             getattr(self, "feature_scale_", None),
         )
-        with _threads.limit(self.n_threads):
+        with _threads.limit(self.n_threads, _inference_work(None, X)):
             return corrupt_array(X, corruptor, _seeds(random_state)[1], dtype=X.dtype)
 
     def summary(self):
@@ -1084,6 +1092,31 @@ def wrapped_autoencoder(wrapper, defaults):
         if getattr(wrapper, name) is not None:
             autoencoder.set_params(**{name: getattr(wrapper, name)})
     return autoencoder
+
+
+def _training_work(estimator, X, incremental):
+    """What fitting ``estimator`` on ``X`` computes, for the thread policy; None when the
+    shape or the parameters are invalid (validation then says what is wrong)."""
+    try:
+        n_samples, n_features = getattr(X, "shape", None) or np.shape(X)
+        hidden = tuple(estimator.hidden_layer_sizes)
+        widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
+        batch_size = batch_size_for(estimator.batch_size, n_samples)
+        epochs = 1 if incremental else estimator.max_iter
+        return _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def _inference_work(module, X):
+    """What one pass of ``module`` over ``X`` in inference batches computes (all its
+    weights counted); with ``module=None``, one operation per entry (corruption)."""
+    rows = min(X.shape[0], INFERENCE_BATCH_SIZE)
+    n_batches = -(-X.shape[0] // INFERENCE_BATCH_SIZE)
+    if module is None:
+        return _threads.Work(rows * X.shape[1], n_batches)
+    per_row = sum(p.numel() for p in module.parameters() if p.ndim == 2)
+    return _threads.Work(2 * rows * per_row, n_batches)
 
 
 def _refuse_featureless(estimator, X):

@@ -1,5 +1,6 @@
-"""Who owns the CPU threads: the ``n_threads`` knob, and no oversubscription when joblib
-runs several fits at once (``GridSearchCV(n_jobs=k)`` uses loky worker processes).
+"""Who owns the CPU threads: the ``n_threads`` knob, the default policy (``n_threads=None``)
+and no oversubscription when joblib runs several fits at once (``GridSearchCV(n_jobs=k)``
+uses loky worker processes).
 
 The thread count torch computes with is observed through torch's global forward pre-hook,
 which runs at every layer of every network while sk_dae trains or infers.
@@ -7,13 +8,17 @@ which runs at every layer of every network while sk_dae trains or infers.
 
 import contextlib
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
-from conftest import interrupt_at_step, short_training, tiny
+from conftest import interrupt_at_step, short_training, small, tiny
 from sklearn.model_selection import GridSearchCV
 from torch.nn.modules.module import register_module_forward_pre_hook
+
+from sk_dae import DenoisingAutoencoder, _threads
 
 # torch's thread count while a test runs: not 1 (what sk_dae's tests otherwise use) and
 # not the number of cores, so that neither can pass for it by accident.
@@ -89,13 +94,132 @@ def test_previous_thread_count_is_restored_when_fit_fails(few_digits):
     assert torch.get_num_threads() == USER_THREADS
 
 
-def test_default_trains_and_infers_with_the_users_thread_count(few_digits):
-    # n_threads=None leaves torch as the user (or OMP_NUM_THREADS, or joblib in its
-    # workers) set it.
+def test_default_uses_one_thread_on_small_work_and_restores_the_users_count(few_digits):
+    # Batches of 64 features through a hidden layer of 12: far below PARALLEL_MIN_FLOPS,
+    # so one thread whatever the cores and the load.
     with thread_counts() as seen, short_training():
         tiny(max_iter=1).fit(few_digits).transform(few_digits)
-    assert seen and set(seen) == {USER_THREADS}
+    assert seen and set(seen) == {1}
     assert torch.get_num_threads() == USER_THREADS
+
+
+def test_default_count_is_restored_when_fit_fails(few_digits):
+    inf = few_digits.copy()
+    inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        tiny().fit(inf)
+    assert torch.get_num_threads() == USER_THREADS
+    with thread_counts() as seen, pytest.raises(ValueError, match="Training diverged"):
+        tiny().fit(few_digits * 1e30)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == USER_THREADS
+
+
+def test_default_on_large_work_stays_within_the_available_cores():
+    # 2 epochs of 600 rows x 1,024 features through (1024,): 2.4 GFLOP a batch, 29 in
+    # all: large enough that the policy looks at the cores and their load.
+    X = np.random.default_rng(0).random((600, 1024), dtype=np.float32)
+    model = DenoisingAutoencoder(4, hidden_layer_sizes=(1024,), max_iter=2, random_state=0)
+    assert _threads.Work.of_layers([1024, 1024, 4, 1024, 1024], 256, 600, passes=2).total_flops
+    with thread_counts() as seen, short_training():
+        model.fit(X).transform(X)
+    cores = _threads.available_cores()
+    assert seen and all(1 <= n <= cores for n in seen), (seen, cores)
+    assert torch.get_num_threads() == USER_THREADS
+
+
+def test_default_fit_on_small_data_is_reproducible_and_equals_one_thread(digits):
+    X = digits[0][:400]
+    with short_training():
+        fits = [small().fit(X), small().fit(X), small(n_threads=1).fit(X)]
+    weights = [[p.detach().numpy() for p in f.module_.parameters()] for f in fits]
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_policy_small_work_gets_one_thread_whatever_the_cores():
+    # The digits demo's network: 64-128-16-128-64 at batch 64.
+    small_batches = _threads.Work.of_layers([64, 128, 16, 128, 64], 64, 10**6, training=True)
+    assert small_batches.flops_per_batch < _threads.PARALLEL_MIN_FLOPS
+    assert _threads.choose(small_batches, cap=64) == 1
+    # Large batches, but a call too short to be worth more threads (or a probe).
+    short_call = _threads.Work(10 * _threads.PARALLEL_MIN_FLOPS, n_batches=1)
+    assert _threads.choose(short_call, cap=64) == 1
+    large = _threads.Work(1e9, n_batches=1000)
+    assert _threads.choose(large, cap=1) == 1
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3, 64])
+def test_policy_never_exceeds_the_cap_nor_one_thread_per_half_threshold(cap):
+    large = _threads.Work(1e9, n_batches=1000)
+    assert 1 <= _threads.choose(large, cap=cap) <= cap
+    # Enough for two threads by its size, not for more.
+    medium = _threads.Work(2.5 * _threads.PARALLEL_MIN_FLOPS / 2, n_batches=10**6)
+    assert 1 <= _threads.choose(medium, cap=cap) <= min(cap, 2)
+
+
+def test_available_cores_honours_affinity_torch_and_omp_num_threads(monkeypatch):
+    cores = _threads.available_cores()
+    assert 1 <= cores <= len(os.sched_getaffinity(0))
+    assert cores <= torch.get_num_threads()  # USER_THREADS, set by the user
+    torch.set_num_threads(1)
+    assert _threads.available_cores() == 1
+    torch.set_num_threads(USER_THREADS)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _threads.available_cores() == 1
+
+
+AFFINITY_SCRIPT = """
+import os, torch
+from sk_dae import _threads
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+large = _threads.Work(1e9, n_batches=1000)
+print(_threads.available_cores(), _threads.choose(large))
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and at least two CPUs",
+)
+def test_a_process_pinned_to_one_cpu_gets_one_thread():
+    # The affinity changes after torch chose its own count at import (all cores).
+    out = subprocess.run(
+        [sys.executable, "-c", AFFINITY_SCRIPT], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["1", "1"]
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        ({"cpu.max": "150000 100000\n"}, 2),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.cfs_quota_us": "100000\n", "cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu.cfs_quota_us": "-1\n", "cpu.cfs_period_us": "100000\n"}, None),
+    ],
+)
+def test_cgroup_quota_is_read_in_whole_cpus(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    version = "v1" if "cpu.cfs_quota_us" in files else None
+    target = tmp_path if version else tmp_path / "cpu.max"
+    assert _threads._read_quota(target, version) == expected
+
+
+def test_busy_cores_sees_a_process_spinning_on_a_cpu():
+    cpu = min(os.sched_getaffinity(0))
+    spin = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nprint(flush=True)\nwhile True: pass"
+    with subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE) as child:
+        try:
+            child.stdout.readline()  # pinned and spinning
+            _threads._busy_cache.clear()
+            busy = _threads.busy_cores([cpu], window=0.3)
+        finally:
+            child.kill()
+            _threads._busy_cache.clear()
+    assert 0.5 <= busy <= 1.0
 
 
 # Scorers that run in the worker right after the fit there, each reporting one number.
