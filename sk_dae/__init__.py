@@ -1,5 +1,6 @@
 """sk-dae: a scikit-learn compatible denoising autoencoder on PyTorch."""
 
+from ._deep_clustering import DeepClustering
 from ._estimator import DenoisingAutoencoder
 from ._imputer import DAEImputer
 from ._network import Autoencoder
@@ -11,6 +12,7 @@ __all__ = [
     "Autoencoder",
     "DAEImputer",
     "DAEOutlierDetector",
+    "DeepClustering",
     "DenoisingAutoencoder",
     "InconsistentVersionWarning",
     "__version__",

@@ -14,7 +14,10 @@ the gap:
 
 :func:`make_clustering_pipeline` builds the whole recipe as one
 :class:`~sklearn.pipeline.Pipeline`, so ``fit_predict``, ``GridSearchCV``, ``clone`` and
-``joblib.dump`` work as for any pipeline. Score it with
+``joblib.dump`` work as for any pipeline. :class:`DeepClustering` goes further: it
+fine-tunes the encoder and the cluster centres together, the DEC and IDEC way
+(Xie et al., 2016; Guo et al., 2017), with ``manifold="umap"`` for an N2D start. Score
+them with
 :func:`sk_dae.metrics.clustering_accuracy` and sklearn's
 :func:`~sklearn.metrics.normalized_mutual_info_score`.
 """
@@ -28,10 +31,11 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
+from ._deep_clustering import DeepClustering
 from ._estimator import DenoisingAutoencoder
 from ._presets import CLUSTERING_DAE_PARAMS
 
-__all__ = ["make_clustering_pipeline", "make_embedding", "umap_available"]
+__all__ = ["DeepClustering", "make_clustering_pipeline", "make_embedding", "umap_available"]
 
 #: CLUSTERING_DAE_PARAMS (from :mod:`sk_dae._presets`): the autoencoder of the recipe, the
 #: encoder of the DEC family (Xie et al., 2016) trained to undo masking noise. Pass other

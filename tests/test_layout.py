@@ -27,7 +27,9 @@ MAY_IMPORT = {
     "metrics": set(),
     "plotting": {"metrics"},
     "datasets": set(),
-    "clustering": {"_estimator", "_presets"},
+    "clustering": {"_deep_clustering", "_estimator", "_presets"},
+    "_dec": {"_data", "_training"},
+    "_deep_clustering": {"_data", "_dec", "_estimator", "_presets", "_threads", "clustering"},
     "_outliers": {"_data", "_estimator"},
     "_imputer": {"_estimator"},
     "_compare": {
@@ -41,11 +43,19 @@ MAY_IMPORT = {
     },
     "_report": {"_compare", "plotting"},
     "__main__": {"_compare", "_noise", "_presets", "_report", "_version", "datasets"},
-    "__init__": {"_estimator", "_imputer", "_network", "_outliers", "_persistence", "_version"},
+    "__init__": {
+        "_deep_clustering",
+        "_estimator",
+        "_imputer",
+        "_network",
+        "_outliers",
+        "_persistence",
+        "_version",
+    },
 }
 
 #: Modules that know nothing of scikit-learn.
-TORCH_SIDE = ("_network", "_noise", "_data", "_training", "_threads", "_jsoncodec")
+TORCH_SIDE = ("_network", "_noise", "_data", "_training", "_threads", "_jsoncodec", "_dec")
 
 MAX_FUNCTION_LINES = 60
 

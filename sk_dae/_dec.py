@@ -1,0 +1,246 @@
+"""Deep embedded clustering: DEC (Xie et al., 2016) and IDEC (Guo et al., 2017); torch only.
+
+The encoder of a pretrained :class:`~sk_dae._network.Autoencoder` maps rows to codes, and
+``n_clusters`` centres live in the code space as an ``nn.Parameter``. A row's soft
+assignment ``q`` to each centre is a Student's t kernel of its distance; the target
+distribution ``p`` squares ``q`` and divides by each cluster's total, which sharpens
+confident assignments and keeps large clusters from swallowing small ones. Fine-tuning
+moves the encoder and the centres to minimise ``KL(P || Q)`` (DEC), plus a weighted
+reconstruction loss that keeps the codes' local structure (IDEC).
+
+Stages: :func:`fine_tune` (target refreshes and the stopping rule) -> :func:`refresh`
+(``q`` over all rows, the target and the labels) -> :func:`train_step` (one optimizer
+step) -> :func:`clustering_loss`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._data import INFERENCE_BATCH_SIZE, batch_indices
+from ._training import reconstruction_loss
+
+
+class ClusteringModule(nn.Module):
+    """An autoencoder and cluster centres in its code space, trained together.
+
+    Parameters
+    ----------
+    autoencoder : Autoencoder
+        The pretrained network; fine-tuning changes its weights in place.
+    centers : array-like of shape (n_clusters, n_components)
+        Initial centres, copied into the parameter :attr:`centers`.
+    degrees_of_freedom : float
+        Of the Student's t kernel of the soft assignment (DEC's alpha, 1 in the papers).
+    """
+
+    def __init__(self, autoencoder, centers, *, degrees_of_freedom=1.0):
+        super().__init__()
+        self.autoencoder = autoencoder
+        parameter = next(autoencoder.parameters())
+        centers = torch.as_tensor(centers, dtype=parameter.dtype, device=parameter.device)
+        self.centers = nn.Parameter(centers.clone())
+        self.degrees_of_freedom = float(degrees_of_freedom)
+
+    def encode(self, x):
+        return self.autoencoder.encode(x)
+
+    def log_soft_assignment(self, z):
+        return log_soft_assignment(z, self.centers, self.degrees_of_freedom)
+
+    def forward(self, x):
+        """The soft assignment ``q`` of every row of ``x``."""
+        return self.log_soft_assignment(self.encode(x)).exp()
+
+
+def squared_distances(z, centers):
+    """``||z_i - c_j||**2`` for every row and centre, without an (n, k, d) intermediate."""
+    cross = z @ centers.T
+    squared = (z * z).sum(dim=1, keepdim=True) - 2 * cross + (centers * centers).sum(dim=1)
+    return squared.clamp_(min=0.0)
+
+
+def log_soft_assignment(z, centers, degrees_of_freedom=1.0):
+    """``log q``: the logarithm of DEC's soft assignment of every code to every centre.
+
+    ``q_ij`` is proportional to ``(1 + ||z_i - c_j||**2 / a) ** (-(a + 1) / 2)`` with
+    ``a`` the degrees of freedom, normalised over the centres; computed in log space
+    (a log-softmax), so that far rows do not underflow to zero.
+    """
+    a = degrees_of_freedom
+    log_kernel = -(a + 1.0) / 2.0 * torch.log1p(squared_distances(z, centers) / a)
+    return torch.log_softmax(log_kernel, dim=1)
+
+
+def target_distribution(q):
+    """DEC's target ``p_ij = (q_ij**2 / f_j) / sum_j' (q_ij'**2 / f_j')`` with
+    ``f_j = sum_i q_ij`` over all the rows of ``q``."""
+    weight = q * q / q.sum(dim=0).clamp(min=torch.finfo(q.dtype).tiny)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+def clustering_loss(log_q, p):
+    """``KL(P || Q)`` summed over the centres, averaged over the rows of the batch."""
+    return F.kl_div(log_q, p, reduction="batchmean")
+
+
+def refresh(model, X, *, batch_size=INFERENCE_BATCH_SIZE):
+    """The soft assignment of every row of ``X``, the target distribution and the labels
+    (the highest soft assignment, i.e. the nearest centre)."""
+    with torch.no_grad():
+        q = torch.cat(
+            [model(X[start : start + batch_size]) for start in range(0, len(X), batch_size)]
+        )
+    return target_distribution(q), q.argmax(dim=1)
+
+
+def train_step(model, x, p, *, optimizer, reconstruction_weight, loss):
+    """One step on the batch ``x`` with target ``p``; the batch loss.
+
+    The loss is ``KL(P || Q)``, plus ``reconstruction_weight`` times the autoencoder's
+    reconstruction loss of the clean batch (IDEC) when that weight is positive.
+    """
+    z = model.encode(x)
+    batch_loss = clustering_loss(model.log_soft_assignment(z), p)
+    if reconstruction_weight > 0:
+        logits = model.autoencoder.decode_logits(z)
+        recon = reconstruction_loss(model.autoencoder, logits, x, loss)
+        batch_loss = batch_loss + reconstruction_weight * recon
+    optimizer.zero_grad(set_to_none=True)
+    batch_loss.backward()
+    optimizer.step()
+    return batch_loss.detach()
+
+
+def make_optimizer(model, learning_rate, *, reconstruction_weight):
+    """Adam over the centres and the encoder, and the decoder when it is trained (IDEC)."""
+    params = [model.centers, *model.autoencoder.encoder.parameters()]
+    if reconstruction_weight > 0:
+        params += list(model.autoencoder.decoder.parameters())
+    fused = model.centers.device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=learning_rate, fused=fused)
+
+
+class DivergedError(ValueError):
+    """The fine-tuning loss became NaN or infinite."""
+
+
+@dataclass
+class FineTuningResult:
+    """What :func:`fine_tune` did: one entry of the lists per target refresh."""
+
+    label_changes: list = field(default_factory=list)
+    loss_curve: list = field(default_factory=list)
+    n_steps: int = 0
+    steps_per_epoch: int = 1
+    converged: bool = False
+    interrupted: bool = False
+
+    @property
+    def n_epochs(self):
+        """Passes over the data begun (a partial last one counts)."""
+        return math.ceil(self.n_steps / self.steps_per_epoch)
+
+
+def _batches(n_samples, batch_size, generator, device):
+    """Row indices of successive batches, epoch after epoch, each epoch shuffled."""
+    while True:
+        perm = torch.randperm(n_samples, generator=generator, device=device)
+        yield from batch_indices(n_samples, batch_size, perm)
+
+
+def _run_segment(model, X, p, batches, n_steps, result, step_args):
+    """``n_steps`` optimizer steps; their mean loss is appended to ``result``."""
+    total = torch.zeros((), device=X.device)
+    for _ in range(n_steps):
+        index = next(batches)
+        total += train_step(model, X.index_select(0, index), p.index_select(0, index), **step_args)
+        result.n_steps += 1
+    mean = total.item() / n_steps
+    if not math.isfinite(mean):
+        raise DivergedError(f"the fine-tuning loss became {mean} after {result.n_steps} steps")
+    result.loss_curve.append(mean)
+
+
+def fine_tune(
+    model,
+    X,
+    *,
+    optimizer,
+    generator,
+    reconstruction_weight=0.0,
+    loss="mse",
+    batch_size=256,
+    max_iter=1,
+    update_interval=None,
+    tol=1e-3,
+    initial_labels=None,
+    progress=None,
+):
+    """Fine-tune ``model`` (a :class:`ClusteringModule`) in place on the rows of ``X``.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        Float32, on the device of ``model``, without missing values.
+    optimizer : torch.optim.Optimizer
+    generator : torch.Generator
+        Source of the shuffling, on the device of ``X``.
+    reconstruction_weight : float
+        Weight of the reconstruction loss (IDEC); 0 trains DEC.
+    loss : {"mse", "bce"}
+        The autoencoder's reconstruction loss.
+    max_iter : int
+        Passes over the data at most.
+    update_interval : int or None
+        Optimizer steps between refreshes of the target distribution; None: one epoch.
+    tol : float
+        Stop once the share of labels that changed between two refreshes is below it.
+    initial_labels : torch.Tensor of shape (n_samples,) or None
+        Labels (int64, on the device of ``X``) whose one-hot encoding is the target of
+        the first segment instead of the sharpened soft assignment: fine-tuning then
+        first pulls every code towards the centre of its given cluster (used to carry
+        a clustering found elsewhere, e.g. on a UMAP embedding, into the code space).
+    progress : callable or None
+        Called after every refresh but the first as ``progress(result)``.
+
+    The autoencoder runs in eval mode (no dropout; batch normalisation keeps the running
+    statistics of pretraining), as the papers fine-tune without dropout. A
+    ``KeyboardInterrupt`` ends fine-tuning early and sets ``result.interrupted``; the
+    weights of the last optimizer step are kept. A non-finite loss raises
+    :class:`DivergedError`; the weights are then undefined.
+    """
+    n_samples = X.shape[0]
+    result = FineTuningResult(steps_per_epoch=sum(1 for _ in batch_indices(n_samples, batch_size)))
+    interval = update_interval or result.steps_per_epoch
+    max_steps = max_iter * result.steps_per_epoch
+    step_args = dict(optimizer=optimizer, reconstruction_weight=reconstruction_weight, loss=loss)
+    batches = _batches(n_samples, batch_size, generator, X.device)
+    model.eval()
+    previous = None
+    try:
+        while True:
+            p, labels = refresh(model, X)
+            if previous is None and initial_labels is not None:
+                p = F.one_hot(initial_labels, p.shape[1]).to(p.dtype)
+                labels = initial_labels
+            elif previous is not None:
+                result.label_changes.append(float((labels != previous).float().mean()))
+                if progress is not None:
+                    progress(result)
+                if result.label_changes[-1] < tol:
+                    result.converged = True
+                    break
+            previous = labels
+            if result.n_steps >= max_steps:
+                break
+            n_steps = min(interval, max_steps - result.n_steps)
+            _run_segment(model, X, p, batches, n_steps, result, step_args)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    return result

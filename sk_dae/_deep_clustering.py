@@ -1,0 +1,551 @@
+"""DeepClustering: DEC and IDEC as a scikit-learn clusterer, on KMeans's interface.
+
+The torch side (soft assignment, target distribution, fine-tuning loop) is
+:mod:`sk_dae._dec`; this module pretrains the autoencoder, initialises the centres,
+turns the parameters into the loop's arguments and its result into fitted attributes.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _threads
+from ._data import as_tensor
+from ._dec import ClusteringModule, DivergedError, fine_tune, log_soft_assignment, make_optimizer
+from ._estimator import DenoisingAutoencoder, wrapped_autoencoder
+from ._presets import CLUSTERING_DAE_PARAMS
+
+#: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
+#: encoder trained to undo masking noise, as in the DEC papers) with 10 codes.
+DEFAULT_AUTOENCODER_PARAMS = {**CLUSTERING_DAE_PARAMS, "n_components": 10}
+
+_INTERRUPTED = "Training was interrupted"
+
+
+class DeepClustering(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """Deep embedded clustering (DEC, IDEC): KMeans on autoencoder codes, then fine-tuned.
+
+    :meth:`fit` pretrains a denoising autoencoder on ``X``, runs KMeans on its codes to
+    place ``n_clusters`` centres in the code space, then trains the encoder and the
+    centres together (Xie et al., 2016). Each row's soft assignment ``q`` to the centres
+    is a Student's t kernel of its distance to them; every ``update_interval`` the target
+    ``p`` is computed from ``q`` by squaring it and dividing by each cluster's size,
+    which sharpens confident assignments, and the training minimises ``KL(P || Q)``.
+    ``method="idec"`` adds the reconstruction loss, so that the codes keep the structure
+    the autoencoder learnt (Guo et al., 2017). Fine-tuning stops when fewer than ``tol``
+    of the labels change between two refreshes of the target.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+
+    autoencoder : DenoisingAutoencoder, default=None
+        The autoencoder to pretrain on ``X``, cloned in :meth:`fit` (the one given is
+        never changed). None means the clustering recipe's
+        (``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000),
+        noise="masking", noise_level=0.2, max_iter=20, batch_size=256)``, see
+        ``sk_dae._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). Its parameters can be
+        searched as ``autoencoder__<name>`` when it is given. With ``prefit=True`` it
+        must be fitted, and is copied instead of trained.
+
+    method : {"idec", "dec"}, default="idec"
+        ``"dec"``: the clustering loss ``KL(P || Q)`` alone, which trains the encoder
+        only. ``"idec"``: plus ``reconstruction_weight`` times the autoencoder's
+        reconstruction loss of the clean rows, which also trains the decoder.
+
+    reconstruction_weight : float, default=10.0
+        Weight of the reconstruction loss with ``method="idec"``. IDEC's loss is
+        ``L_r + 0.1 * KL``; Adam's steps do not depend on the scale of the loss, so the
+        default ``KL + 10 * L_r`` trains the same way.
+
+    degrees_of_freedom : float, default=1.0
+        Of the Student's t kernel of the soft assignment (DEC's alpha).
+
+    update_interval : int or "epoch", default="epoch"
+        Optimizer steps (batches) between two refreshes of the target distribution, or
+        one pass over the data. Each refresh encodes all rows.
+
+    max_iter : int, default=20
+        Maximum number of passes over the data in fine-tuning. 0 skips fine-tuning: the
+        model is then KMeans on the pretrained codes.
+
+    tol : float, default=1e-3
+        Fine-tuning stops when the share of labels that changed between two refreshes
+        falls below ``tol`` (0.1% in the papers).
+
+    batch_size : int, default=256
+        Rows per fine-tuning step (at most the number of rows).
+
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate in fine-tuning.
+
+    init : "kmeans" or array-like of shape (n_clusters, n_components), default="kmeans"
+        Initial centres in the code space. ``"kmeans"``: KMeans with ``n_init``
+        restarts on the pretrained codes (or on their manifold embedding, see
+        ``manifold``). An array gives the centres.
+
+    n_init : int, default=10
+        KMeans restarts of ``init="kmeans"``.
+
+    manifold : {"umap"} or None, default=None
+        ``"umap"``: the initial clusters are found by KMeans on a UMAP embedding of the
+        pretrained codes into ``n_clusters`` dimensions (the N2D recipe, McConville et
+        al., 2020; see :func:`sk_dae.clustering.make_embedding`); the initial centres
+        are the means of their codes. Needs umap-learn. None: KMeans on the codes.
+
+    prefit : bool, default=False
+        Whether ``autoencoder`` is already fitted. Then it is copied and fine-tuned
+        without pretraining: one pretraining can serve several clusterings.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the autoencoder (set on ``autoencoder_``), KMeans, UMAP and the
+        shuffling of fine-tuning. An int gives bit-identical fits on the same machine.
+        Global random state is never used or changed.
+
+    verbose : int, default=0
+        Report the pretraining's epochs and, after every refresh of the target, the
+        fine-tuning loss and the share of labels that changed.
+
+    n_threads : int or None, default=None
+        CPU threads torch may use in :meth:`fit` and in inference, also set on
+        ``autoencoder_``. None keeps the autoencoder's own ``n_threads``.
+
+    device : str or None, default=None
+        Torch device of the autoencoder (``"cpu"``, ``"cuda"``, ...), set on
+        ``autoencoder_``; fine-tuning runs where the autoencoder lives. None keeps the
+        autoencoder's own ``device``.
+
+    Attributes
+    ----------
+    autoencoder_ : DenoisingAutoencoder
+        The pretrained and fine-tuned autoencoder; its ``transform`` gives the
+        fine-tuned codes (its ``loss_curve_`` is the pretraining's).
+
+    cluster_centers_ : ndarray of shape (n_clusters, n_components)
+        The centres in the fine-tuned code space.
+
+    labels_ : ndarray of shape (n_samples,)
+        The cluster of every training row, as :meth:`predict` assigns it.
+
+    initial_labels_ : ndarray of shape (n_samples,)
+        The clusters of the initialisation (KMeans on the pretrained codes, or on their
+        manifold embedding), before fine-tuning.
+
+    n_iter_ : int
+        Passes over the data in fine-tuning (a partial last one counts).
+
+    label_changes_ : list of float
+        The share of labels that changed at every refresh of the target.
+
+    loss_curve_ : list of float
+        The mean fine-tuning loss between two refreshes.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : KMeans; ``max_iter=0`` here is KMeans on the pretrained
+        codes.
+    sklearn.mixture.GaussianMixture : Whose ``predict_proba`` gives soft assignments,
+        as here.
+    sk_dae.clustering.make_clustering_pipeline : Autoencoder, an embedding step and
+        KMeans as a Pipeline, without fine-tuning.
+
+    Notes
+    -----
+    :meth:`transform` returns the fine-tuned codes, not the distances to the centres
+    that :meth:`sklearn.cluster.KMeans.transform` returns: the codes are what a
+    downstream step (a plot, a classifier) wants. :meth:`predict` assigns the nearest
+    centre, which is also the highest soft assignment of :meth:`predict_proba`.
+
+    There is no ``score``: the code space changes from fit to fit, so no distance in it
+    compares two models. Score clusterings with an external metric, e.g.
+    ``make_scorer(adjusted_rand_score)`` in :class:`~sklearn.model_selection.GridSearchCV`.
+
+    References
+    ----------
+    J. Xie, R. Girshick and A. Farhadi. "Unsupervised deep embedding for clustering
+    analysis", ICML 2016.
+
+    X. Guo, L. Gao, X. Liu and J. Yin. "Improved deep embedded clustering with local
+    structure preservation", IJCAI 2017.
+
+    R. McConville, R. Santos-Rodriguez, R. J. Piechocki and I. Craddock. "N2D: (Not too)
+    deep clustering via clustering the local manifold of an autoencoded embedding",
+    ICPR 2020.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from sklearn.metrics import normalized_mutual_info_score
+    >>> from sk_dae import DenoisingAutoencoder
+    >>> from sk_dae.clustering import DeepClustering
+    >>> from sk_dae.datasets import load_digits
+    >>> digits = load_digits()
+    >>> autoencoder = DenoisingAutoencoder(
+    ...     n_components=10, hidden_layer_sizes=(64,), max_iter=30, batch_size=64
+    ... )
+    >>> model = DeepClustering(n_clusters=10, autoencoder=autoencoder, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     # A fixed budget of pretraining epochs warns that the loss still falls.
+    ...     warnings.simplefilter("ignore", ConvergenceWarning)
+    ...     labels = model.fit_predict(digits.X_train)
+    >>> labels.shape, model.cluster_centers_.shape
+    ((1437,), (10, 10))
+    >>> model.predict_proba(digits.X_test).shape
+    (360, 10)
+    >>> normalized_mutual_info_score(digits.y_train, labels) > 0.7
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "autoencoder": [HasMethods(["fit", "transform"]), None],
+        "method": [StrOptions({"idec", "dec"})],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "degrees_of_freedom": [Interval(Real, 0, None, closed="neither")],
+        "update_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"epoch"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "init": [StrOptions({"kmeans"}), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "manifold": [StrOptions({"umap"}), None],
+        "prefit": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, None],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        autoencoder=None,
+        method="idec",
+        reconstruction_weight=10.0,
+        degrees_of_freedom=1.0,
+        update_interval="epoch",
+        max_iter=20,
+        tol=1e-3,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        init="kmeans",
+        n_init=10,
+        manifold=None,
+        prefit=False,
+        random_state=None,
+        verbose=0,
+        n_threads=None,
+        device=None,
+    ):
+        self.n_clusters = n_clusters
+        self.autoencoder = autoencoder
+        self.method = method
+        self.reconstruction_weight = reconstruction_weight
+        self.degrees_of_freedom = degrees_of_freedom
+        self.update_interval = update_interval
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.init = init
+        self.n_init = n_init
+        self.manifold = manifold
+        self.prefit = prefit
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+        self.device = device
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Pretrain the autoencoder on ``X``, place the centres, fine-tune both.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, e.g. images scaled to [0, 1].
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DeepClustering
+            The fitted estimator.
+        """
+        # A failing or interrupted fit before fine-tuning leaves self exactly as it was.
+        snapshot = self.__dict__.copy()
+        try:
+            with _threads.limit(self.n_threads):
+                interrupted, result = self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+        self._warn_if_unfinished(interrupted, result)
+        return self
+
+    def _fit(self, X):
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
+        self._check_fit_params(X)
+        shuffle_seed, cluster_seed = _seeds(self.random_state)
+        autoencoder, interrupted = self._pretrained_autoencoder(X)
+        codes = autoencoder.transform(X)
+        centers, initial_labels = self._initial_centers(codes, cluster_seed)
+        model = ClusteringModule(
+            autoencoder.module_, centers, degrees_of_freedom=self.degrees_of_freedom
+        )
+        result = None
+        if not interrupted:
+            start = None if self.manifold is None else torch.as_tensor(initial_labels)
+            result = self._fine_tune(model, X, autoencoder, shuffle_seed, start)
+        autoencoder.module_.eval()
+        self.autoencoder_ = autoencoder
+        self.cluster_centers_ = model.centers.detach().cpu().numpy().astype(np.float64)
+        self._n_features_out = self.cluster_centers_.shape[1]
+        self.initial_labels_ = initial_labels
+        self.n_iter_ = 0 if result is None else result.n_epochs
+        self.label_changes_ = [] if result is None else result.label_changes
+        self.loss_curve_ = [] if result is None else result.loss_curve
+        self.labels_ = self._assign(X)
+        return interrupted or (result is not None and result.interrupted), result
+
+    def _check_fit_params(self, X):
+        n_samples = X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        if self.prefit:
+            if self.autoencoder is None:
+                raise ValueError("prefit=True needs a fitted autoencoder; got autoencoder=None.")
+            check_is_fitted(self.autoencoder, msg="prefit=True needs a fitted autoencoder.")
+        if self.autoencoder is not None and not isinstance(self.autoencoder, DenoisingAutoencoder):
+            raise TypeError(
+                "autoencoder must be a sk_dae.DenoisingAutoencoder; got "
+                f"{type(self.autoencoder).__name__}."
+            )
+        if self.autoencoder is not None and self.autoencoder.transform_layers != "code":
+            raise ValueError(
+                "DeepClustering clusters codes: the autoencoder needs transform_layers='code'."
+            )
+        if self.manifold == "umap":
+            from .clustering import _require_umap
+
+            _require_umap()
+
+    def _pretrained_autoencoder(self, X):
+        """The pretrained autoencoder (a new object) and whether its training was
+        interrupted (it then keeps the weights it reached)."""
+        if self.prefit:
+            return copy.deepcopy(self.autoencoder), False
+        autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
+        if self.device is not None:
+            autoencoder.set_params(device=self.device)
+        if self.verbose:
+            autoencoder.set_params(verbose=self.verbose)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            autoencoder.fit(X)
+        interrupted = False
+        for warning in caught:
+            if str(warning.message).startswith(_INTERRUPTED):
+                interrupted = True
+            else:  # the pretraining's other warnings go on to the caller's filters
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return autoencoder, interrupted
+
+    def _initial_centers(self, codes, seed):
+        """The initial centres in the code space and the initial labels."""
+        if not isinstance(self.init, str):
+            centers = np.asarray(self.init, dtype=np.float64)
+            if centers.shape != (self.n_clusters, codes.shape[1]):
+                raise ValueError(
+                    f"init has shape {centers.shape}; the centres of {self.n_clusters} "
+                    f"clusters in a code space of width {codes.shape[1]} have shape "
+                    f"{(self.n_clusters, codes.shape[1])}."
+                )
+            return centers, _nearest(codes, centers, self.degrees_of_freedom)
+        points = codes
+        if self.manifold == "umap":
+            from .clustering import make_embedding
+
+            umap = make_embedding("umap", n_components=self.n_clusters, random_state=seed)
+            points = umap.fit_transform(codes)
+        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(points)
+        labels = kmeans.labels_.astype(np.int64)
+        if self.manifold is None:
+            return kmeans.cluster_centers_, labels
+        centers = np.stack([codes[labels == k].mean(axis=0) for k in range(self.n_clusters)])
+        return centers, labels
+
+    def _fine_tune(self, model, X, autoencoder, seed, initial_labels=None):
+        device = autoencoder.device_
+        generator = torch.Generator(device=device).manual_seed(seed)
+        weight = self.reconstruction_weight if self.method == "idec" else 0.0
+        optimizer = make_optimizer(model, self.learning_rate_init, reconstruction_weight=weight)
+        interval = None if self.update_interval == "epoch" else self.update_interval
+        try:
+            return fine_tune(
+                model,
+                as_tensor(X).to(device),
+                optimizer=optimizer,
+                generator=generator,
+                reconstruction_weight=weight,
+                loss=autoencoder.loss,
+                batch_size=min(self.batch_size, X.shape[0]),
+                max_iter=self.max_iter,
+                update_interval=interval,
+                tol=self.tol,
+                initial_labels=None if initial_labels is None else initial_labels.to(device),
+                progress=self._progress if self.verbose else None,
+            )
+        except DivergedError as exc:
+            raise ValueError(
+                f"Fine-tuning diverged: {exc}. Try a smaller learning_rate_init "
+                f"(now {self.learning_rate_init})."
+            ) from None
+
+    def _progress(self, result):
+        loss = result.loss_curve[-1] if result.loss_curve else float("nan")
+        print(
+            f"DeepClustering: refresh {len(result.label_changes)}, epoch "
+            f"{result.n_epochs}/{self.max_iter}, loss = {loss:.6g}, labels changed = "
+            f"{100 * result.label_changes[-1]:.2f}%",
+            flush=True,
+        )
+
+    def _warn_if_unfinished(self, interrupted, result):
+        if interrupted:
+            where = "pretraining" if result is None else f"fine-tuning epoch {self.n_iter_}"
+            warnings.warn(
+                f"Fitting was interrupted in {where}; the model keeps the weights and "
+                "centres it reached and is usable. Fit again to train it fully.",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif self.max_iter > 0 and not result.converged:
+            warnings.warn(
+                f"Fine-tuning stopped at max_iter={self.max_iter} passes before fewer than "
+                f"tol={self.tol} of the labels changed between refreshes "
+                f"(last: {result.label_changes[-1] if result.label_changes else 1.0:.4g}); "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # ------------------------------------------------------------------ inference
+
+    def _validate(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def _assign(self, X):
+        return _nearest(self.autoencoder_.transform(X), self.cluster_centers_, 1.0)
+
+    def transform(self, X):
+        """The fine-tuned codes of ``X`` (not the distances to the centres).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes of the fine-tuned encoder, in the floating dtype of ``X``.
+        """
+        return self.autoencoder_.transform(self._validate(X))
+
+    def predict(self, X):
+        """The cluster of every row: its nearest centre in the fine-tuned code space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster indices in ``[0, n_clusters)``, also the highest soft assignment.
+        """
+        return self._assign(self._validate(X))
+
+    def predict_proba(self, X):
+        """The soft assignment of every row to every cluster (DEC's ``q``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            A Student's t kernel of the distance of each code to each centre, each row
+            summing to 1.
+        """
+        codes = self.transform(X)
+        return _soft_assignment(codes, self.cluster_centers_, self.degrees_of_freedom)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _soft_assignment(codes, centers, degrees_of_freedom):
+    """DEC's ``q`` in float64, computed by the same function as in fine-tuning."""
+    with torch.no_grad():
+        z = torch.from_numpy(np.asarray(codes, dtype=np.float64))
+        c = torch.from_numpy(np.asarray(centers, dtype=np.float64))
+        return log_soft_assignment(z, c, degrees_of_freedom).exp().numpy()
+
+
+def _nearest(codes, centers, degrees_of_freedom):
+    """The nearest centre of every code (the highest soft assignment), int64."""
+    return _soft_assignment(codes, centers, degrees_of_freedom).argmax(axis=1).astype(np.int64)
+
+
+def _seeds(random_state):
+    """Two independent seeds (shuffling; KMeans and UMAP) from ``random_state``; None
+    draws OS entropy, never numpy's global generator."""
+    if random_state is None:
+        entropy = np.random.SeedSequence().entropy
+    elif isinstance(random_state, (Integral, np.integer)):
+        entropy = int(random_state)
+    else:  # a RandomState instance owned by the user
+        entropy = int(random_state.randint(np.iinfo(np.int32).max))
+    states = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
+    return [int(s) for s in states]

@@ -1,0 +1,354 @@
+"""Tests of DeepClustering (DEC / IDEC) and of its torch side, sk_dae._dec."""
+
+import copy
+import importlib
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from conftest import interrupt_at_step
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score, make_scorer, normalized_mutual_info_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+import sk_dae
+from sk_dae import DenoisingAutoencoder, _dec, clustering
+from sk_dae._deep_clustering import _seeds
+from sk_dae.clustering import DeepClustering
+from sk_dae.metrics import clustering_accuracy
+
+# Pretraining and fine-tuning run short, fixed budgets on purpose.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
+
+
+def small_autoencoder(**params):
+    defaults = dict(n_components=10, hidden_layer_sizes=(32,), max_iter=10, batch_size=64)
+    return DenoisingAutoencoder(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def data(digits_split):
+    return digits_split.X_train, digits_split.y_train
+
+
+@pytest.fixture(scope="module")
+def pretrained(data):
+    """One autoencoder pretrained on the training digits, shared through prefit=True."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return small_autoencoder(max_iter=30, random_state=0).fit(data[0])
+
+
+def from_pretrained(autoencoder, **params):
+    defaults = dict(n_clusters=10, prefit=True, learning_rate_init=1e-3, random_state=0)
+    return DeepClustering(autoencoder=autoencoder, **{**defaults, **params})
+
+
+# ----------------------------------------------------------------- the torch side
+
+
+def test_soft_assignment_is_students_t_normalised():
+    generator = torch.Generator().manual_seed(0)
+    z = torch.randn(7, 3, generator=generator, dtype=torch.float64)
+    centers = torch.randn(4, 3, generator=generator, dtype=torch.float64)
+    for a in (1.0, 3.0):
+        kernel = (1 + torch.cdist(z, centers) ** 2 / a) ** (-(a + 1) / 2)
+        expected = kernel / kernel.sum(dim=1, keepdim=True)
+        q = _dec.log_soft_assignment(z, centers, a).exp()
+        torch.testing.assert_close(q, expected)
+
+
+def test_target_distribution_sharpens_and_balances():
+    # Clusters of equal total weight: confident rows become more confident.
+    q = torch.tensor([[0.8, 0.2], [0.2, 0.8], [0.5, 0.5]], dtype=torch.float64)
+    p = _dec.target_distribution(q)
+    torch.testing.assert_close(p.sum(dim=1), torch.ones(3, dtype=torch.float64))
+    assert p[0, 0] > 0.9 and p[1, 1] > 0.9
+    torch.testing.assert_close(p[2], q[2])
+    # Cluster 0 holds more weight: an undecided row leans to the smaller cluster 1.
+    q = torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]], dtype=torch.float64)
+    p = _dec.target_distribution(q)
+    assert p[1, 1] > 0.5
+    # KL(P || P) is zero and KL(P || Q) is not.
+    assert float(_dec.clustering_loss(p.log(), p)) == pytest.approx(0.0, abs=1e-12)
+    assert float(_dec.clustering_loss(q.log(), p)) > 0
+
+
+def test_fine_tune_stops_on_label_changes_and_keeps_state_on_interrupt(pretrained, data):
+    X = torch.from_numpy(np.ascontiguousarray(data[0], dtype=np.float32))
+    codes = pretrained.transform(data[0])
+    centers = KMeans(10, n_init=1, random_state=0).fit(codes).cluster_centers_
+
+    def run(**params):
+        module = _dec.ClusteringModule(copy.deepcopy(pretrained.module_), centers)
+        optimizer = _dec.make_optimizer(module, 1e-3, reconstruction_weight=1.0)
+        generator = torch.Generator().manual_seed(0)
+        args = dict(optimizer=optimizer, generator=generator, reconstruction_weight=1.0)
+        return module, _dec.fine_tune(module, X, **{**args, "max_iter": 5, **params})
+
+    _, result = run(tol=1.0)  # every share of changes is below 1: stop at the 2nd refresh
+    assert result.converged and len(result.label_changes) == 1
+    assert result.n_steps == result.steps_per_epoch and result.n_epochs == 1
+    _, result = run(tol=0.0, update_interval=7)
+    assert not result.converged and result.n_steps == 5 * result.steps_per_epoch
+    assert len(result.loss_curve) == len(result.label_changes) == -(-result.n_steps // 7)
+    with interrupt_at_step(4):
+        module, result = run(tol=0.0)
+    assert result.interrupted and result.n_steps == 3
+    assert torch.isfinite(module.centers).all()
+
+
+# ----------------------------------------------------------------- behaviour
+
+
+def test_fine_tuning_beats_kmeans_on_the_pretrained_codes(pretrained, data):
+    X, y = data
+    baseline = from_pretrained(pretrained, max_iter=0).fit(X)
+    # max_iter=0 is exactly KMeans on the pretrained codes.
+    kmeans = KMeans(10, n_init=10, random_state=_seeds(0)[1])
+    kmeans_labels = kmeans.fit_predict(pretrained.transform(X))
+    assert adjusted_rand_score(kmeans_labels, baseline.labels_) > 0.99
+    for method in ("idec", "dec"):
+        model = from_pretrained(pretrained, method=method, tol=0.0).fit(X)
+        np.testing.assert_array_equal(model.initial_labels_, baseline.initial_labels_)
+        assert model.n_iter_ == model.max_iter
+        assert clustering_accuracy(y, model.labels_) >= clustering_accuracy(y, baseline.labels_)
+        nmi = normalized_mutual_info_score
+        assert nmi(y, model.labels_) >= nmi(y, baseline.labels_)
+        # The encoder and the centres moved; the given autoencoder did not.
+        assert not np.allclose(model.transform(X), pretrained.transform(X))
+        assert not np.allclose(model.cluster_centers_, baseline.cluster_centers_)
+
+
+def test_fitted_attributes_and_methods_agree(pretrained, data, digits_split):
+    X, X_test = data[0], digits_split.X_test
+    model = from_pretrained(pretrained).fit(X)
+    assert model.labels_.dtype == np.int64 and model.labels_.shape == (len(X),)
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    np.testing.assert_array_equal(model.fit_predict(X), model.labels_)
+    proba = model.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), model.predict(X_test))
+    codes = model.transform(X_test)
+    np.testing.assert_array_equal(codes, model.autoencoder_.transform(X_test))
+    assert (
+        codes.dtype == np.float32 and model.transform(X_test.astype(np.float64)).dtype == np.float64
+    )
+    assert model.cluster_centers_.shape == (10, 10)
+    assert len(model.label_changes_) == len(model.loss_curve_) >= 1
+    assert list(model.get_feature_names_out()[:2]) == ["deepclustering0", "deepclustering1"]
+    assert 1 <= model.n_iter_ <= model.max_iter
+
+
+def test_reproducible_with_random_state(data):
+    X = data[0][:600]
+    params = dict(n_clusters=10, autoencoder=small_autoencoder(max_iter=3), max_iter=3, tol=0.0)
+    first = DeepClustering(random_state=1, **params).fit(X)
+    again = DeepClustering(random_state=1, **params).fit(X)
+    np.testing.assert_array_equal(first.labels_, again.labels_)
+    np.testing.assert_array_equal(first.cluster_centers_, again.cluster_centers_)
+    np.testing.assert_array_equal(first.transform(X), again.transform(X))
+    other = DeepClustering(random_state=2, **params).fit(X)
+    assert not np.array_equal(first.cluster_centers_, other.cluster_centers_)
+    # Global random state is neither used nor changed.
+    state = torch.random.get_rng_state(), np.random.get_state()[1].copy()
+    DeepClustering(**params).fit(X)
+    assert torch.equal(torch.random.get_rng_state(), state[0])
+    np.testing.assert_array_equal(np.random.get_state()[1], state[1])
+
+
+def test_clone_grid_search_with_an_external_metric(data):
+    X, y = data[0][:500], data[1][:500]
+    model = DeepClustering(
+        10, autoencoder=small_autoencoder(max_iter=3), max_iter=2, random_state=0
+    )
+    assert clone(model).get_params()["autoencoder__max_iter"] == 3
+    search = GridSearchCV(
+        model,
+        {"method": ["dec", "idec"], "autoencoder__n_components": [5, 10]},
+        scoring=make_scorer(adjusted_rand_score),
+        cv=2,
+    ).fit(X, y)
+    assert search.best_params_["method"] in ("dec", "idec")
+    assert (
+        search.best_estimator_.cluster_centers_.shape[1]
+        == search.best_params_["autoencoder__n_components"]
+    )
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_joblib_round_trip_and_pipeline(pretrained, data, tmp_path):
+    X = data[0]
+    model = from_pretrained(pretrained, max_iter=2).fit(X)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.labels_, model.labels_)
+
+    pipe = Pipeline(
+        [
+            ("scale", MinMaxScaler()),
+            ("cluster", DeepClustering(10, autoencoder=small_autoencoder(), random_state=0)),
+        ]
+    )
+    labels = pipe.fit_predict(X * 16.0)
+    np.testing.assert_array_equal(labels, pipe.named_steps["cluster"].labels_)
+    np.testing.assert_array_equal(pipe.predict(X * 16.0), labels)
+    assert pipe.transform(X[:5] * 16.0).shape == (5, 10)
+
+
+def test_verbose_reports_pretraining_and_fine_tuning(data, capsys):
+    ae = small_autoencoder(max_iter=2)
+    DeepClustering(10, autoencoder=ae, max_iter=2, tol=0.0, verbose=1, random_state=0).fit(
+        data[0][:300]
+    )
+    out = capsys.readouterr().out
+    assert "epoch 2/2" in out  # the autoencoder's lines
+    assert "DeepClustering: refresh 2, epoch 2/2" in out and "labels changed" in out
+
+
+# ----------------------------------------------------------------- manifold step
+
+
+def test_manifold_start_carries_the_embedding_clusters(pretrained, data, monkeypatch):
+    # A cheap stand-in for UMAP exercises the path without compiling umap-learn's numba.
+    monkeypatch.setattr(clustering, "_require_umap", lambda: None)
+    monkeypatch.setattr(
+        clustering, "make_embedding", lambda kind, n_components, random_state: PCA(3)
+    )
+    X = data[0]
+    model = from_pretrained(pretrained, manifold="umap", max_iter=0).fit(X)
+    codes = pretrained.transform(X)
+    expected = KMeans(10, n_init=10, random_state=_seeds(0)[1]).fit_predict(
+        PCA(3).fit_transform(codes)
+    )
+    assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
+    for k in range(10):
+        centre = codes[model.initial_labels_ == k].mean(axis=0)
+        np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
+    # Fine-tuning starts from the embedding's clusters: its first target is their one-hot
+    # encoding, so the first change of labels is counted against them.
+    tuned = from_pretrained(pretrained, manifold="umap", max_iter=1, tol=0.0).fit(X)
+    np.testing.assert_array_equal(tuned.initial_labels_, model.initial_labels_)
+    changed = np.mean(tuned.labels_ != tuned.initial_labels_)
+    assert tuned.label_changes_[0] == pytest.approx(changed, abs=1e-6)
+
+
+def test_manifold_without_umap_learn_says_how_to_install(data, monkeypatch):
+    monkeypatch.setattr(clustering, "umap_available", lambda: False)
+    model = DeepClustering(10, manifold="umap")
+    with pytest.raises(ImportError, match="umap-learn"):
+        model.fit(data[0][:50])
+    assert not hasattr(model, "labels_")
+
+
+# ----------------------------------------------------------------- interrupts and errors
+
+
+def test_ctrl_c_in_fine_tuning_keeps_a_usable_model(pretrained, data):
+    X = data[0]
+    steps_per_epoch = -(-len(X) // 256)
+    with interrupt_at_step(steps_per_epoch + 3), pytest.warns(UserWarning, match="interrupted"):
+        model = from_pretrained(pretrained, tol=0.0).fit(X)
+    assert model.n_iter_ == 2  # one epoch and 2 steps of the second
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_ctrl_c_in_pretraining_keeps_a_usable_model(data):
+    X = data[0][:300]
+    model = DeepClustering(10, autoencoder=small_autoencoder(max_iter=5), random_state=0)
+    with interrupt_at_step(4), pytest.warns(UserWarning, match="interrupted in pretraining"):
+        model.fit(X)
+    assert model.n_iter_ == 0 and model.label_changes_ == []
+    np.testing.assert_array_equal(model.labels_, model.initial_labels_)
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_ctrl_c_before_any_step_leaves_the_model_as_it_was(pretrained, data):
+    X = data[0]
+    model = from_pretrained(pretrained, max_iter=1).fit(X)
+    before = dict(vars(model))
+    refit = clone(model).set_params(prefit=False, autoencoder=small_autoencoder())
+    fitted_refit = refit.fit(X[:200])
+    state = dict(vars(fitted_refit))
+    with interrupt_at_step(1), pytest.raises(KeyboardInterrupt):
+        fitted_refit.fit(X)
+    assert vars(fitted_refit).keys() == state.keys()
+    assert all(vars(fitted_refit)[k] is v for k, v in state.items())
+    assert all(vars(model)[k] is v for k, v in before.items())
+
+
+def test_a_failing_fit_changes_nothing(pretrained, data, monkeypatch):
+    X = data[0]
+    model = from_pretrained(pretrained, max_iter=1).fit(X)
+    state = dict(vars(model))
+    with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=10"):
+        model.fit(X[:5])
+    model.set_params(init=np.zeros((3, 10)))
+    with pytest.raises(ValueError, match=r"init has shape \(3, 10\)"):
+        model.fit(X)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("fine-tuning failed")
+
+    monkeypatch.setattr(sk_dae._deep_clustering, "fine_tune", boom)
+    model.set_params(init="kmeans")
+    with pytest.raises(RuntimeError, match="fine-tuning failed"):
+        model.fit(X)
+    assert vars(model).keys() == state.keys()
+    assert all(vars(model)[k] is v for k, v in state.items() if k != "init")
+
+
+def test_clear_errors_on_bad_input(pretrained, data):
+    X = data[0][:100]
+    with pytest.raises(ValueError, match="n_samples=4 should be >= n_clusters=5"):
+        DeepClustering(5, autoencoder=small_autoencoder()).fit(X[:4])
+    with pytest.raises(ValueError, match="prefit=True needs a fitted autoencoder"):
+        DeepClustering(5, prefit=True).fit(X)
+    with pytest.raises(NotFittedError, match="prefit=True needs a fitted autoencoder"):
+        DeepClustering(5, autoencoder=small_autoencoder(), prefit=True).fit(X)
+    with pytest.raises(TypeError, match="must be a sk_dae.DenoisingAutoencoder"):
+        DeepClustering(5, autoencoder=PCA(3)).fit(X)
+    with pytest.raises(ValueError, match="transform_layers='code'"):
+        DeepClustering(5, autoencoder=small_autoencoder(transform_layers="all")).fit(X)
+    with pytest.raises(ValueError, match="method"):
+        DeepClustering(5, method="kmeans").fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        DeepClustering(5, autoencoder=small_autoencoder()).fit(np.full((20, 64), np.nan))
+    model = from_pretrained(pretrained, max_iter=0).fit(data[0])
+    with pytest.raises(ValueError, match="X has 10 features"):
+        model.predict(X[:, :10])
+    with pytest.raises(NotFittedError):
+        DeepClustering().predict(X)
+
+
+def test_public_names():
+    assert sk_dae.DeepClustering is DeepClustering
+    assert "DeepClustering" in sk_dae.__all__ and "DeepClustering" in clustering.__all__
+
+
+def test_the_benchmark_runs(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.modules.pop("bench_deep_clustering", None)
+    output = tmp_path / "out.md"
+    text = importlib.import_module("bench_deep_clustering").main(
+        ["--quick", "--threads", "1", "--output", str(output)]
+    )
+    assert output.read_text().strip() == text.strip()
+    for row in ("KMeans on pixels", "pretrained codes", "DEC", "IDEC"):
+        assert f"| {row}" in text
