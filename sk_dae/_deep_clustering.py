@@ -321,14 +321,16 @@ class DeepClustering(
         autoencoder, interrupted = self._pretrained_autoencoder(X)
         codes = autoencoder.transform(X)
         centers, initial_labels = self._initial_centers(codes, cluster_seed)
+        # A copy: a new module object, so that no cache of the pretrained network's
+        # outputs (the float64 copy of DenoisingAutoencoder) survives fine-tuning.
         model = ClusteringModule(
-            autoencoder.module_, centers, degrees_of_freedom=self.degrees_of_freedom
+            copy.deepcopy(autoencoder.module_), centers, degrees_of_freedom=self.degrees_of_freedom
         )
         result = None
         if not interrupted:
             start = None if self.manifold is None else torch.as_tensor(initial_labels)
             result = self._fine_tune(model, X, autoencoder, shuffle_seed, start)
-        autoencoder.module_.eval()
+        autoencoder.module_ = model.autoencoder.eval()
         self.autoencoder_ = autoencoder
         self.cluster_centers_ = model.centers.detach().cpu().numpy().astype(np.float64)
         self._n_features_out = self.cluster_centers_.shape[1]
@@ -485,7 +487,8 @@ class DeepClustering(
         X_new : ndarray of shape (n_samples, n_components)
             The codes of the fine-tuned encoder, in the floating dtype of ``X``.
         """
-        return self.autoencoder_.transform(self._validate(X))
+        X = self._validate(X)
+        return self.autoencoder_.transform(X)
 
     def predict(self, X):
         """The cluster of every row: its nearest centre in the fine-tuned code space.

@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dae import DAEImputer, DAEOutlierDetector, DenoisingAutoencoder
+from sk_dae import DAEImputer, DAEOutlierDetector, DeepClustering, DenoisingAutoencoder
 
 
 def _fast_estimators():
@@ -37,6 +37,13 @@ def _fast_estimators():
                 n_components=2, hidden_layer_sizes=(8,), noise="swap", max_iter=5
             ),
             add_indicator=True,
+        ),
+        # The deep clusterer (IDEC): a small autoencoder, a few passes of fine-tuning.
+        DeepClustering(
+            n_clusters=3,
+            autoencoder=DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(16,), max_iter=5),
+            max_iter=3,
+            n_init=2,
         ),
     ]
 
