@@ -32,8 +32,15 @@ from ._estimator import DenoisingAutoencoder, wrapped_autoencoder
 from ._presets import CLUSTERING_DAE_PARAMS
 
 #: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
-#: encoder trained to undo masking noise, as in the DEC papers) with 10 codes.
-DEFAULT_AUTOENCODER_PARAMS = {**CLUSTERING_DAE_PARAMS, "n_components": 10}
+#: encoder trained 20 epochs to undo masking noise, as in the DEC papers) with 10 codes
+#: and a linear output, as the DEC papers' autoencoders have. On all 70,000 MNIST digits
+#: (seed 0, KMeans with 4 restarts on the codes) the linear output moved accuracy from
+#: 0.738 to 0.771 and NMI from 0.730 to 0.699: a mixed result, kept for the papers' sake.
+DEFAULT_AUTOENCODER_PARAMS = {
+    **CLUSTERING_DAE_PARAMS,
+    "n_components": 10,
+    "output_activation": "identity",
+}
 
 _INTERRUPTED = "Training was interrupted"
 
@@ -60,9 +67,10 @@ class DeepClustering(
 
     autoencoder : DenoisingAutoencoder, default=None
         The autoencoder to pretrain on ``X``, cloned in :meth:`fit` (the one given is
-        never changed). None means the clustering recipe's
+        never changed). None means the clustering recipe's with a linear output
         (``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000),
-        noise="masking", noise_level=0.2, max_iter=20, batch_size=256)``, see
+        output_activation="identity", noise="masking", noise_level=0.2, max_iter=20,
+        batch_size=256)``, see
         ``sk_dae._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). Its parameters can be
         searched as ``autoencoder__<name>`` when it is given. With ``prefit=True`` it
         must be fitted, and is copied instead of trained.
