@@ -95,10 +95,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         log-likelihood of [0, 1] data; it requires the data to lie in [0, 1] and a
         sigmoid output).
 
+    target : {"input", "y"}, default="input"
+        What the network learns to output. ``"input"``: ``X`` itself, from a corrupted
+        copy; ``y`` is ignored, as transformers ignore class labels in a
+        :class:`~sklearn.pipeline.Pipeline`. ``"y"``: the clean rows passed as ``y``
+        to ``fit`` and ``score`` (pairs of noisy and clean data, e.g. scanned and clean
+        documents); ``noise`` still corrupts the inputs further (``noise=None`` trains on
+        the pairs as given), and ``score(X, y)`` rates the denoised ``X`` against ``y``.
+
     noise : {"gaussian", "masking", "salt_and_pepper", "swap"} or None, default="gaussian"
         Corruption applied to every training batch. ``"gaussian"`` adds noise of standard
-        deviation ``noise_level`` (clipped to the training data's range when the output is
-        a sigmoid); ``"masking"`` sets a ``noise_level`` fraction of the entries to zero;
+        deviation ``noise_level`` (clipped to the training data's range as ``clip_noise``
+        says); ``"masking"`` sets a ``noise_level`` fraction of the entries to zero;
         ``"salt_and_pepper"`` sets a ``noise_level`` fraction to the training data's
         minimum or maximum, half each; ``"swap"`` replaces a ``noise_level`` fraction of
         the entries by the same column's value in another row of the batch, drawn at
@@ -116,6 +124,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         unscaled features (pixels in 0..255, prices, counts) are corrupted in proportion
         to their own spread. A fit whose absolute noise is below 1% of the data's
         typical feature standard deviation warns that it barely corrupts anything.
+
+    clip_noise : bool or "auto", default="auto"
+        Clip Gaussian-corrupted inputs to the training data's range (``data_min_``,
+        ``data_max_``), as saved images are clipped. ``"auto"`` clips when the output is a
+        sigmoid, i.e. for data in [0, 1]. Set False to train on (and :meth:`corrupt` with)
+        unclipped noise, True to clip whatever the output.
 
     transform_layers : {"code", "all"}, default="code"
         What :meth:`transform` returns: ``"code"``, the latent code ``E(x)``
@@ -154,9 +168,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
 
-    tol : float, default=1e-4
+    tol : float or None, default=1e-4
         Minimum improvement of the training loss (or of the validation score with
-        ``early_stopping``) that counts as progress.
+        ``early_stopping``) that counts as progress. ``None`` trains exactly
+        ``max_iter`` epochs, without a convergence test and without a
+        :class:`~sklearn.exceptions.ConvergenceWarning` (with ``early_stopping``, the
+        best epoch's weights are still kept).
 
     n_iter_no_change : int, default=10
         Training stops once there has been no progress for more than this many epochs.
@@ -287,9 +304,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
         "loss": [StrOptions({"mse", "bce"})],
+        "target": [StrOptions({"input", "y"})],
         "noise": [StrOptions(set(NOISE_KINDS)), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "noise_scale": [StrOptions({"absolute", "std"})],
+        "clip_noise": ["boolean", StrOptions({"auto"})],
         "transform_layers": [StrOptions({"code", "all"})],
         "tied_weights": ["boolean"],
         "batch_norm": ["boolean"],
@@ -300,7 +319,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -320,9 +339,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         activation="relu",
         output_activation="auto",
         loss="mse",
+        target="input",
         noise="gaussian",
         noise_level=0.1,
         noise_scale="absolute",
+        clip_noise="auto",
         transform_layers="code",
         tied_weights=False,
         batch_norm=False,
@@ -349,9 +370,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
+        self.target = target
         self.noise = noise
         self.noise_level = noise_level
         self.noise_scale = noise_scale
+        self.clip_noise = clip_noise
         self.transform_layers = transform_layers
         self.tied_weights = tied_weights
         self.batch_norm = batch_norm
@@ -386,15 +409,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             standardized features both work with the defaults. Missing entries (NaN)
             are allowed: they enter the network as zeros, as masked entries do, and the
             loss counts the observed entries only (infinity is refused).
-        y : None
-            Ignored.
+        y : None, array-like of shape (n_samples,) or (n_samples, n_features)
+            Ignored with ``target="input"`` (so class labels pass through a
+            :class:`~sklearn.pipeline.Pipeline` untouched). With ``target="y"``, the
+            clean rows the network learns to reconstruct from ``X`` (pairs such as
+            noisy and clean images), of the same shape as ``X``.
 
         Returns
         -------
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        return self._fit(X, incremental=False)
+        return self._fit(X, y, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -408,17 +434,17 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ----------
         X : array-like of shape (n_samples, n_features)
             A chunk of training data.
-        y : None
-            Ignored.
+        y : None or array-like of shape (n_samples, n_features)
+            Ignored with ``target="input"``; the chunk's clean rows with ``target="y"``.
 
         Returns
         -------
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        return self._fit(X, incremental=True)
+        return self._fit(X, y, incremental=True)
 
-    def _fit(self, X, *, incremental):
+    def _fit(self, X, y, *, incremental):
         # The stages below change nothing of self until _store, except validate_data's
         # feature bookkeeping: a failing fit leaves a fitted model exactly as it was.
         snapshot = self.__dict__.copy()
@@ -427,10 +453,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 continuing = hasattr(self, "module_") and (incremental or self.warm_start)
                 hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
+                Y, target_range = self._check_target(X, y, data_range)
                 scale = self._feature_scale(X, continuing)
-                run = self._start_run(X.shape[1], data_range, hidden, device, continuing, scale)
+                run = self._start_run(
+                    X.shape[1], (data_range, target_range), hidden, device, continuing, scale
+                )
                 run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
-                self._add_training_data(run, X, incremental)
+                self._add_training_data(run, X, Y, incremental)
                 result = self._train(run, incremental, data_range)
                 self._store(run, result, continuing, incremental)
         except BaseException:
@@ -479,6 +508,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
         return X, (low, high)
 
+    def _check_target(self, X, y, data_range):
+        """The clean targets (None: ``X`` itself) and their ``(min, max)``."""
+        if self.target == "input":
+            return None, data_range
+        Y = _validate_targets(self, X, y)
+        return Y, _observed_range(Y)
+
     def _feature_scale(self, X, continuing):
         """``feature_scale_`` of this fit: the fitted one when continuing, else every
         feature's floored standard deviation with ``noise_scale="std"`` (else None)."""
@@ -509,8 +545,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 stacklevel=_caller_stacklevel(),
             )
 
-    def _start_run(self, n_features, data_range, hidden, device, continuing, scale=None):
-        """A new network and optimizer, or the fitted ones continued, as a :class:`_Run`."""
+    def _start_run(self, n_features, ranges, hidden, device, continuing, scale=None):
+        """A new network and optimizer, or the fitted ones continued, as a :class:`_Run`.
+
+        ``ranges`` holds the ``(min, max)`` of the inputs (the range of the noise) and of
+        the targets (what the output activation must reach).
+        """
+        data_range, target_range = ranges
         init_seed, noise_seed, split_seed = _seeds(self.random_state)
         if continuing:
             self._check_same_architecture(hidden)
@@ -522,7 +563,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 seeds=(noise_seed, split_seed),
             )
         else:
-            output_activation = self._resolve_output_activation(*data_range)
+            output_activation = self._resolve_output_activation(*target_range)
             module = build_autoencoder(
                 n_features,
                 self.n_components,
@@ -537,7 +578,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             run = _Run(
                 module.to(device), device, data_range, output_activation, (noise_seed, split_seed)
             )
-        self._check_loss_fits(*run.data_range)
+        self._check_loss_fits(*target_range)
         run.optimizer = self._optimizer_for(run.module, continuing)
         run.feature_scale = scale
         run.corruptor = self._corruptor(run.output_activation, *run.data_range, scale)
@@ -586,23 +627,32 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return optimizer
 
     def _corruptor(self, output_activation, data_min, data_max, scale=None):
-        """The training corruption: Gaussian noise is clipped to the data's range when
-        the output is a sigmoid, and in units of ``scale`` (per feature) when given."""
+        """The training corruption: Gaussian noise is clipped to the data's range as
+        ``clip_noise`` says ("auto": when the output is a sigmoid), and in units of
+        ``scale`` (per feature) when given."""
+        clip = self.clip_noise
+        if clip == "auto":
+            clip = output_activation == "sigmoid"
         return Corruptor(
             self.noise,
             self.noise_level,
             low=data_min,
             high=data_max,
-            clip=output_activation == "sigmoid",
+            clip=bool(clip),
             scale=None if scale is None else torch.as_tensor(scale, dtype=torch.float32),
         )
 
-    def _add_training_data(self, run, X, incremental):
-        """The training (and, with early stopping, validation) tensors and batch size."""
+    def _add_training_data(self, run, X, Y, incremental):
+        """The training (and, with early stopping, validation) tensors and batch size;
+        the targets ``Y`` (or None) split as the rows of ``X`` are."""
         fraction = self.validation_fraction if self.early_stopping and not incremental else None
         run.X_train, run.X_val = training_tensors(
             X, device=run.device, validation_fraction=fraction, seed=run.seeds[1]
         )
+        if Y is not None:
+            run.Y_train, run.Y_val = training_tensors(
+                Y, device=run.device, validation_fraction=fraction, seed=run.seeds[1]
+            )
         run.batch_size = batch_size_for(self.batch_size, run.X_train.shape[0])
         if self.batch_norm and run.batch_size < 2:
             raise ValueError(
@@ -628,6 +678,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change,
                     X_val=run.X_val,
+                    Y=run.Y_train,
+                    Y_val=run.Y_val,
                     best_validation_score=run.best_validation_score,
                     l1=self.l1,
                     check_convergence=not incremental,
@@ -686,7 +738,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
-        elif not incremental and not result.converged and result.n_iter == self.max_iter:
+        elif (
+            self.tol is not None
+            and not incremental
+            and not result.converged
+            and result.n_iter == self.max_iter
+        ):
             warnings.warn(
                 f"Stopped at max_iter={self.max_iter} epochs before the loss converged; "
                 "increase max_iter or tol.",
@@ -828,7 +885,27 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             The reconstructions.
         """
         X = self._validate_X(X)
+        self._warn_if_out_of_range(X)
         return self._map(Autoencoder.forward, X)
+
+    def _warn_if_out_of_range(self, X):
+        """Warn when many values of ``X`` lie far outside the training data's range,
+        where the network extrapolates (e.g. pixels in 0..255 given to a model fitted on
+        [0, 1])."""
+        margin = 0.5 * max(self.data_max_ - self.data_min_, np.finfo(np.float32).eps)
+        sample = X[:: max(1, X.shape[0] // 2000)]
+        with np.errstate(invalid="ignore"):
+            outside = (sample < self.data_min_ - margin) | (sample > self.data_max_ + margin)
+        share = float(outside.mean())
+        if share > 0.01:
+            warnings.warn(
+                f"{share:.0%} of the values of X lie far outside the range of the training "
+                f"data [{self.data_min_:.4g}, {self.data_max_:.4g}]; the network "
+                "extrapolates there and its reconstructions mean little. Scale X as the "
+                "training data were scaled.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error of every sample.
@@ -854,24 +931,35 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return -self._map(row_mse, X, fill=False)
 
     def score(self, X, y=None):
-        """Negative mean squared reconstruction error of clean ``X`` (higher is better).
+        """Negative mean squared reconstruction error (higher is better).
 
-        This makes ``GridSearchCV(DenoisingAutoencoder(), ...)`` work without labels and
-        prefer models that reconstruct held-out data better.
+        With ``target="input"``, the error of the clean reconstruction of ``X``; this
+        makes ``GridSearchCV(DenoisingAutoencoder(), ...)`` work without labels and prefer
+        models that reconstruct held-out data better. With ``target="y"``, the error of
+        the denoised ``X`` against its clean rows ``y``, so that
+        ``GridSearchCV(DenoisingAutoencoder(target="y"), ...).fit(X_noisy, X_clean)``
+        picks the best denoiser. To search for a denoiser of clean data under a known
+        noise, see :func:`sk_dae.metrics.make_denoising_scorer`.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored.
+            Data to score (the noisy inputs with ``target="y"``).
+        y : None or array-like of shape (n_samples, n_features)
+            Ignored with ``target="input"``; the clean rows with ``target="y"``.
 
         Returns
         -------
         score : float
-            ``-mean((X - D(E(X)))**2)`` over all entries.
+            ``-mean((X - D(E(X)))**2)`` (or ``-mean((y - D(E(X)))**2)``) over all
+            observed entries.
         """
-        return float(np.mean(self.score_samples(X)))
+        if self.target == "input":
+            return float(np.mean(self.score_samples(X)))
+        X = self._validate_X(X)
+        Y = _validate_targets(self, X, y)
+        squared = (self._map(Autoencoder.forward, X).astype(np.float64) - Y) ** 2
+        return -float(np.nanmean(squared))
 
     def corrupt(self, X, random_state=None):
         """Apply the corruption the model trains with to ``X``.
@@ -1021,6 +1109,8 @@ class _Run:
     corruptor: Corruptor = None
     X_train: torch.Tensor = None
     X_val: torch.Tensor = None
+    Y_train: torch.Tensor = None
+    Y_val: torch.Tensor = None
     batch_size: int = None
     best_validation_score: float = -math.inf
     feature_scale: np.ndarray = None
@@ -1092,6 +1182,23 @@ def wrapped_autoencoder(wrapper, defaults):
         if getattr(wrapper, name) is not None:
             autoencoder.set_params(**{name: getattr(wrapper, name)})
     return autoencoder
+
+
+def _validate_targets(estimator, X, y):
+    """``y`` checked as the clean rows of the pairs ``(X, y)`` of ``target="y"``."""
+    if y is None:
+        raise ValueError(
+            "target='y' learns to reconstruct clean rows from noisy ones: pass them as y, "
+            "e.g. fit(X_noisy, X_clean). Use target='input' to reconstruct X itself."
+        )
+    y = np.asarray(y) if not hasattr(y, "shape") else y
+    if getattr(y, "ndim", 2) != 2 or y.shape != X.shape:
+        raise ValueError(
+            f"With target='y', y must hold the clean rows of X, of X's shape {X.shape}; "
+            f"got y of shape {getattr(y, 'shape', None)}. Class labels as y need "
+            "target='input' (the default), which ignores y."
+        )
+    return check_array(y, dtype=X.dtype, ensure_all_finite="allow-nan", input_name="y")
 
 
 def _training_work(estimator, X, incremental):

@@ -84,47 +84,65 @@ def reconstruction_loss(module, logits, target, loss, observed=None):
     return torch.where(observed, errors, 0.0).sum() / observed.sum().clamp(min=1)
 
 
-def row_mse(module, x):
-    """Mean squared error of the clean reconstruction of every row of ``x``, over the
-    row's observed entries when some are missing (NaN, entering the network as zeros); 0
-    for a row without any."""
-    observed = ~torch.isnan(x)
-    if bool(observed.all()):
-        return ((module(x) - x) ** 2).mean(dim=1)
-    x = torch.where(observed, x, 0.0)
-    squared = torch.where(observed, (module(x) - x) ** 2, 0.0)
+def row_mse(module, x, target=None):
+    """Mean squared error of the reconstruction of every row of ``x``, against ``x``
+    itself (clean reconstruction) or against ``target`` (a denoiser's clean rows), over
+    the row's observed entries when some are missing (NaN; missing inputs enter the
+    network as zeros); 0 for a row without any."""
+    if target is None:
+        target = x
+    observed = ~torch.isnan(target)
+    if bool(observed.all()) and (target is x or not bool(torch.isnan(x).any())):
+        return ((module(x) - target) ** 2).mean(dim=1)
+    output = module(torch.nan_to_num(x, nan=0.0))
+    squared = torch.where(observed, (output - torch.where(observed, target, 0.0)) ** 2, 0.0)
     return squared.sum(dim=1) / observed.sum(dim=1).clamp(min=1)
 
 
-def validation_score(module, X_val, *, batch_size):
-    """Negative mean squared error of the clean reconstruction of ``X_val``."""
+def validation_score(module, X_val, *, batch_size, Y_val=None):
+    """Negative mean squared error of the reconstruction of ``X_val`` (against
+    ``Y_val`` when given)."""
     module.eval()
-    errors = map_batches(
-        lambda batch: row_mse(module, batch), X_val, device=X_val.device, batch_size=batch_size
-    )
-    return -float(errors.mean(dtype="float64"))
+    if Y_val is None:
+        errors = map_batches(
+            lambda batch: row_mse(module, batch), X_val, device=X_val.device, batch_size=batch_size
+        )
+        return -float(errors.mean(dtype="float64"))
+    total = torch.zeros((), dtype=torch.float64, device=X_val.device)
+    with torch.inference_mode():
+        for start in range(0, X_val.shape[0], batch_size):
+            rows = slice(start, start + batch_size)
+            total += row_mse(module, X_val[rows], Y_val[rows]).sum(dtype=torch.float64)
+    return -float(total) / X_val.shape[0]
 
 
 def _l1_penalty(module):
     return sum(p.abs().sum() for p in module.parameters() if p.ndim >= 2)
 
 
-def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1, missing=False):
+def train_step(
+    module, clean, *, target=None, optimizer, corruptor, generator, loss, l1, missing=False
+):
     """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss.
 
-    With ``missing``, ``clean`` may hold NaN: those entries enter the network as zeros,
-    as masked ones do (after the corruption too), and the loss counts the observed
-    entries only.
+    The loss compares the reconstruction with ``clean`` itself or, given ``target`` (the
+    clean rows of a pair whose input ``clean`` is already noisy), with ``target``. With
+    ``missing``, the batch may hold NaN: missing inputs enter the network as zeros, as
+    masked ones do (after the corruption too), and the loss counts the observed entries of
+    the target only.
     """
     observed = None
     if missing:
-        observed = ~torch.isnan(clean)
-        clean = torch.where(observed, clean, 0.0)
+        present = ~torch.isnan(clean)
+        observed = present if target is None else ~torch.isnan(target)
+        clean = torch.where(present, clean, 0.0)
+        target = None if target is None else torch.where(observed, target, 0.0)
     noisy = corruptor(clean, generator)
     if missing:
-        noisy = torch.where(observed, noisy, 0.0)
+        noisy = torch.where(present, noisy, 0.0)
     logits = module.decode_logits(module.encode(noisy))
-    batch_loss = reconstruction_loss(module, logits, clean, loss, observed)
+    target = clean if target is None else target
+    batch_loss = reconstruction_loss(module, logits, target, loss, observed)
     if l1 > 0:
         batch_loss = batch_loss + l1 * _l1_penalty(module)
     optimizer.zero_grad(set_to_none=True)
@@ -133,8 +151,9 @@ def train_step(module, clean, *, optimizer, corruptor, generator, loss, l1, miss
     return batch_loss.detach()
 
 
-def run_epoch(module, X, *, batch_size, shuffle, generator, result, **step):
-    """One pass over the rows of ``X``; the mean training loss per row.
+def run_epoch(module, X, *, batch_size, shuffle, generator, result, Y=None, **step):
+    """One pass over the rows of ``X`` (and their targets ``Y``); the mean training loss
+    per row.
 
     Every optimizer step and the rows it saw are counted in ``result`` as they happen, so
     that an interrupted epoch still tells how far it got. ``step`` holds the keyword
@@ -145,7 +164,10 @@ def run_epoch(module, X, *, batch_size, shuffle, generator, result, **step):
     total = torch.zeros((), device=X.device)
     for index in batch_indices(n_samples, batch_size, perm):
         clean = X[index] if perm is None else X.index_select(0, index)
-        batch_loss = train_step(module, clean, generator=generator, **step)
+        target = None
+        if Y is not None:
+            target = Y[index] if perm is None else Y.index_select(0, index)
+        batch_loss = train_step(module, clean, target=target, generator=generator, **step)
         result.n_steps += 1
         result.n_samples_seen += clean.shape[0]
         total.add_(batch_loss, alpha=clean.shape[0])
@@ -166,9 +188,10 @@ class _StoppingRule:
         if early_stopping and math.isfinite(score_to_beat):
             self.best_state = copy.deepcopy(module.state_dict())
 
-    def record(self, module, result, epoch_loss, X_val, batch_size):
-        """Record a finished epoch in ``result``, scored on ``X_val`` when given; return
-        the validation score (or None) and whether training should stop."""
+    def record(self, module, result, epoch_loss, X_val, batch_size, Y_val=None):
+        """Record a finished epoch in ``result``, scored on ``X_val`` (against
+        ``Y_val`` when given) when given; return the validation score (or None) and
+        whether training should stop."""
         if not math.isfinite(epoch_loss):
             raise TrainingDivergedError(
                 f"the training loss became {epoch_loss} at epoch {result.n_iter + 1}"
@@ -177,26 +200,28 @@ class _StoppingRule:
         result.loss_curve.append(epoch_loss)
         score = None
         if X_val is not None:
-            score = validation_score(module, X_val, batch_size=4 * batch_size)
+            score = validation_score(module, X_val, batch_size=4 * batch_size, Y_val=Y_val)
             module.train()
             result.validation_scores.append(score)
         return score, self.update(module, result, epoch_loss, score)
 
     def update(self, module, result, epoch_loss, score):
-        """Record one epoch in ``result``; whether training should stop."""
+        """Record one epoch in ``result``; whether training should stop (never with
+        ``tol=None``, a fixed budget of epochs)."""
+        tol = 0.0 if self.tol is None else self.tol
         if self.early_stopping:
             improved = score > result.best_validation_score
-            progressed = score >= result.best_validation_score + self.tol
+            progressed = score >= result.best_validation_score + tol
             if improved:
                 result.best_validation_score = score
         else:
             improved = epoch_loss < result.best_loss
-            progressed = epoch_loss <= result.best_loss - self.tol
+            progressed = epoch_loss <= result.best_loss - tol
         self.no_improvement = 0 if progressed else self.no_improvement + 1
         result.best_loss = min(result.best_loss, epoch_loss)
         if improved:
             self.best_state = copy.deepcopy(module.state_dict())
-        return self.no_improvement > self.n_iter_no_change
+        return self.tol is not None and self.no_improvement > self.n_iter_no_change
 
     def restore_best(self, module):
         if self.best_state is not None:
@@ -217,6 +242,8 @@ def train(
     tol=1e-4,
     n_iter_no_change=10,
     X_val=None,
+    Y=None,
+    Y_val=None,
     best_validation_score=-math.inf,
     l1=0.0,
     check_convergence=True,
@@ -238,13 +265,16 @@ def train(
         Held-out rows: when given, every epoch is scored on them (negative mean squared
         reconstruction error), training stops when that score stops improving and the
         best-scoring weights are restored.
+    Y, Y_val : torch.Tensor or None
+        Targets of the rows of ``X`` and ``X_val`` (training on pairs: ``X`` noisy, ``Y``
+        clean); None reconstructs ``X`` itself.
     best_validation_score : float
         With ``X_val``, the score of the starting weights when they continue an earlier
         fit (as scikit-learn's MLP does under ``warm_start``): they are restored unless an
         epoch beats it.
     check_convergence : bool
         Stop once the monitored quantity has not improved by ``tol`` for more than
-        ``n_iter_no_change`` epochs.
+        ``n_iter_no_change`` epochs (``tol=None``: never, all ``max_iter`` epochs run).
     progress : callable or None
         Called after every epoch as ``progress(epoch, loss, validation_score)``.
 
@@ -255,30 +285,19 @@ def train(
     undefined.
     """
     result = TrainingResult(best_validation_score=best_validation_score)
-    rule = _StoppingRule(
-        module,
-        tol,
-        n_iter_no_change,
-        early_stopping=X_val is not None,
-        score_to_beat=best_validation_score,
-    )
-    epoch_args = dict(
-        missing=bool(torch.isnan(X).any()),
-        batch_size=batch_size,
-        shuffle=shuffle,
-        generator=generator,
-        result=result,
-        optimizer=optimizer,
-        corruptor=corruptor,
-        loss=loss,
-        l1=l1,
-    )
+    early = dict(early_stopping=X_val is not None, score_to_beat=best_validation_score)
+    rule = _StoppingRule(module, tol, n_iter_no_change, **early)
+    missing = any(bool(torch.isnan(t).any()) for t in (X, Y) if t is not None)
+    epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
+    step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
     module.train()
     use_generator(module, generator)
     try:
         for epoch in range(max_iter):
-            epoch_loss = run_epoch(module, X, **epoch_args)
-            score, stop = rule.record(module, result, epoch_loss, X_val, batch_size)
+            epoch_loss = run_epoch(
+                module, X, result=result, missing=missing, **epoch_args, **step_args
+            )
+            score, stop = rule.record(module, result, epoch_loss, X_val, batch_size, Y_val)
             if progress is not None:
                 progress(epoch, epoch_loss, score)
             if check_convergence and stop:

@@ -24,7 +24,7 @@ MAY_IMPORT = {
     "_training": {"_data", "_network"},
     "_persistence": {"_jsoncodec", "_network", "_training", "_version"},
     "_estimator": {"_data", "_network", "_noise", "_persistence", "_threads", "_training"},
-    "metrics": set(),
+    "metrics": {"_data", "_noise"},
     "plotting": {"metrics"},
     "datasets": set(),
     "clustering": {"_deep_clustering", "_estimator", "_presets"},
@@ -108,12 +108,26 @@ def _code_lines(function):
     return [n for n in range(function.lineno, function.end_lineno + 1) if n not in skip]
 
 
+def _stores_parameters_only(function):
+    """An estimator's ``__init__``: nothing but ``self.name = name`` per parameter, as
+    scikit-learn requires; its length is the number of parameters, not logic."""
+    return function.name == "__init__" and all(
+        isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Name)
+        and isinstance(statement.targets[0], ast.Attribute)
+        and statement.targets[0].attr == statement.value.id
+        for statement in function.body
+    )
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_functions_fit_on_a_screen(name):
     source = (PACKAGE / f"{name}.py").read_text().splitlines()
     long = []
     for node in ast.walk(_tree(name)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _stores_parameters_only(node):
+                continue
             n_lines = sum(1 for n in _code_lines(node) if source[n - 1].strip())
             if n_lines > MAX_FUNCTION_LINES:
                 long.append(f"{node.name} ({n_lines} lines)")
