@@ -434,5 +434,5 @@ def _describe(settings, data, splits):
         "fit_on": settings.fit_on,
         "n_cluster": int(splits.X_cluster.shape[0]),
         "random_state": settings.random_state,
-        "torch_threads": _threads.current(),
+        "torch_threads": _threads.available_cores(),
     }
