@@ -73,7 +73,7 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def run_seed(X, y, n_train, *, seed, autoencoder, manifold, verbose, log):
+def run_seed(X, y, n_train, *, seed, autoencoder, manifold, baselines, verbose, log):
     """method -> (scores..., seconds) for one seed."""
     rows = {}
 
@@ -82,12 +82,13 @@ def run_seed(X, y, n_train, *, seed, autoencoder, manifold, verbose, log):
         nmi, ari, acc = rows[name][:3]
         log(f"  seed {seed} {name}: NMI {nmi:.3f} ARI {ari:.3f} acc {acc:.3f} ({seconds:.0f} s)")
 
-    kmeans = KMeans(10, n_init=10, random_state=seed)
-    labels, seconds = timed(lambda: clone(kmeans).fit_predict(X))
-    record("KMeans on pixels", labels, seconds)
-    pca = PCA(10, random_state=seed)
-    labels, seconds = timed(lambda: clone(kmeans).fit_predict(pca.fit_transform(X)))
-    record("KMeans on PCA-10", labels, seconds)
+    if baselines:
+        kmeans = KMeans(10, n_init=10, random_state=seed)
+        labels, seconds = timed(lambda: clone(kmeans).fit_predict(X))
+        record("KMeans on pixels", labels, seconds)
+        pca = PCA(10, random_state=seed)
+        labels, seconds = timed(lambda: clone(kmeans).fit_predict(pca.fit_transform(X)))
+        record("KMeans on PCA-10", labels, seconds)
     dae = clone(autoencoder).set_params(random_state=seed, verbose=verbose)
     dae, pretrain = timed(lambda: dae.fit(X))
     log(f"  seed {seed} pretraining: {pretrain:.0f} s")
@@ -132,6 +133,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--manifold", action="store_true", help="add the UMAP start")
     parser.add_argument("--verbose", action="store_true", help="report every epoch")
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="leave out KMeans on pixels and on PCA"
+    )
     args = parser.parse_args(argv)
     if args.quick or not MNIST.exists():
         args.dataset = "digits"
@@ -152,6 +156,7 @@ def main(argv=None):
             seed=seed,
             autoencoder=autoencoder,
             manifold=args.manifold,
+            baselines=not args.no_baselines,
             verbose=int(args.verbose),
             log=lambda line: print(line, flush=True),
         )
