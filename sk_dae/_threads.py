@@ -28,12 +28,15 @@ count with :func:`choose`, from three things:
    load average is not used: it counts this process's own threads and lags by a minute.
    Where ``/proc/stat`` does not exist (macOS, Windows), the load average is the fallback.
 
-So the default count, and with it the low bits of a fit (torch sums products in a
-different order on 1 and 2 threads), depends on the machine's state only for large
-batches (at least :data:`PARALLEL_MIN_FLOPS`) on a process with more than one available
-core. An explicit ``n_threads`` gives bit-identical results for the same ``random_state``
-on the same machine and torch build. ``limit(None)`` without a work description leaves
-torch's count as it is.
+So the default count, and with it possibly the low bits of a fit (torch does not promise
+the same bits on different thread counts: its parallel reductions and the kernels MKL
+picks depend on the count), depends on the machine's state only for large batches (at
+least :data:`PARALLEL_MIN_FLOPS`) in calls of at least :data:`PROBE_MIN_FLOPS` on a
+process with more than one available core. An explicit ``n_threads`` gives bit-identical
+results for the same ``random_state`` on the same machine and torch build (fits checked on
+this project's machine were bit-identical on 1, 2 and 3 threads, from 3 to 321 MFLOP a
+batch; that is an observation, not a promise). ``limit(None)`` without a work
+description leaves torch's count as it is.
 """
 
 from __future__ import annotations
