@@ -216,8 +216,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         machine's state; otherwise as many threads as there are cores this process may
         use (affinity, cgroup quota, ``OMP_NUM_THREADS`` and so a joblib or Dask
         worker's share) that other processes are not keeping busy. Only in that second
-        case can the count, and so the low bits of a fit, differ between runs. See
-        :ref:`performance`.
+        case can the count, and possibly the low bits of a fit, differ between runs.
+        See :ref:`performance`.
 
     Attributes
     ----------
