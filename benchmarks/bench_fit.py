@@ -99,7 +99,7 @@ class TimedFit:
         self.memory.append(memory.extra)
 
 
-def candidates(X, hidden, n_components, batch_size, epochs, noise_level, which):
+def candidates(X, hidden, n_components, batch_size, epochs, noise_level, which, threads=None):
     widths = mirrored(X.shape[1], hidden, n_components)
     out = {}
 
@@ -125,6 +125,8 @@ def candidates(X, hidden, n_components, batch_size, epochs, noise_level, which):
                 max_iter=epochs,
                 n_iter_no_change=epochs + 1,
                 random_state=0,
+                # With --threads, the count every candidate uses; else sk_dae's policy.
+                n_threads=threads,
             )
 
         return TimedFit(make, lambda est: est.fit(X), epochs)
@@ -239,6 +241,7 @@ def main(argv=None):
                 args.epochs,
                 args.noise_level,
                 args.candidates,
+                args.threads,
             )
             names = list(cands)
             if not warmed_up:  # first-call costs (imports, allocator, kernels) excluded

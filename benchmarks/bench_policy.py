@@ -23,6 +23,8 @@ Full run::
 
     python benchmarks/bench_policy.py --compile --output benchmarks/results/policy.md
 
+``--sections`` runs some of them (crossover small mnist wide first busy compile).
+
 Smoke run: ``python benchmarks/bench_policy.py --quick``.
 """
 
@@ -322,13 +324,18 @@ def compile_rows(X_rows):
     rows = []
     for hidden, code in (((128,), 32), (WIDE, 10)):
         widths = mirrored(784, hidden, code)
-        compile_s, eager, comp = compile_step(widths, 256, 10)
+        # The count the default would take for an epoch of these rows, now.
+        work = _threads.Work.of_layers(widths, 256, X_rows, training=True)
+        threads = _threads.choose(work)
+        with _threads.limit(threads):
+            compile_s, eager, comp = compile_step(widths, 256, 10)
         gain = eager - comp
         steps = compile_s / (gain / 1e3) if gain > 0 else float("inf")
         epochs = steps / -(-X_rows // 256)
         rows.append(
             (
                 "-".join(map(str, widths)),
+                threads,
                 f"{compile_s:.1f}",
                 f"{eager:.2f}",
                 f"{comp:.2f}",
@@ -336,7 +343,7 @@ def compile_rows(X_rows):
                 f"{epochs:,.0f}" if gain > 0 else "never",
             )
         )
-    header = ("network, batch 256", "compile s", "eager ms/step", "compiled ms/step")
+    header = ("network, batch 256", "threads", "compile s", "eager ms/step", "compiled ms/step")
     header += ("steps to pay back", f"epochs of {X_rows:,} rows")
     return table(header, rows)
 
@@ -346,31 +353,43 @@ def section(lines, title, body):
     print("\n".join(lines[-6:]), flush=True)
 
 
+SECTIONS = ("crossover", "small", "mnist", "wide", "first", "busy", "compile")
+
+
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS[:-1])
+    parser.add_argument("--compile", action="store_true", help="add the compile section")
     args = parser.parse_args(argv)
     quick, repeats = args.quick, (1 if args.quick else args.repeats)
+    todo = set(args.sections) | ({"compile"} if args.compile else set())
     warnings.filterwarnings("ignore")
     cores = _threads.available_cores()
     lines = ["# The default thread policy", "", machine_line(), f"available cores {cores}", ""]
-    section(lines, "Crossover: one training step at 1 and 2 threads", crossover(quick))
+    if "crossover" in todo:
+        section(lines, "Crossover: one training step at 1 and 2 threads", crossover(quick))
     problems, epochs = small_problems(quick)
     X, name = load_data(300 if quick else 20000, quick=quick)
-    mnist = {f"{name} {X.shape[0]}x{X.shape[1]} (784-128-32, batch 256)": (X, {})}
-    idle, counts = compare_counts(problems, epochs, repeats)
-    section(lines, f"Small data, {epochs} epochs", count_rows(idle, counts))
-    mnist_t, mnist_c = compare_counts(mnist, 1 if quick else 3, max(1, repeats - 2))
-    section(lines, "MNIST, 784-128-32", count_rows(mnist_t, mnist_c))
-    wide_X = X[:256] if quick else X[:5120]
-    section(lines, "Wide network", wide_network(wide_X, quick, 1 if quick else 2))
-    section(lines, "First fit in a fresh process", first_fit(1 if quick else 3))
-    with Spinners(cores):
-        busy, busy_counts = compare_counts(problems, epochs, min(2, repeats), warmup=0)
-    title = f"Small data, {epochs} epochs, {cores} spinning processes"
-    section(lines, title, count_rows(busy, busy_counts, idle=idle))
-    if args.compile:
+    idle = None
+    if "small" in todo or "busy" in todo:
+        idle, counts = compare_counts(problems, epochs, repeats)
+        section(lines, f"Small data, {epochs} epochs", count_rows(idle, counts))
+    if "mnist" in todo:
+        mnist = {f"{name} {X.shape[0]}x{X.shape[1]} (784-128-32, batch 256)": (X, {})}
+        mnist_t, mnist_c = compare_counts(mnist, 1 if quick else 3, max(1, repeats - 2))
+        section(lines, "MNIST, 784-128-32, 3 epochs", count_rows(mnist_t, mnist_c))
+    if "wide" in todo:
+        wide_X = X[:256] if quick else X[:5120]
+        section(lines, "Wide network", wide_network(wide_X, quick, 1 if quick else 2))
+    if "first" in todo:
+        section(lines, "First fit in a fresh process", first_fit(1 if quick else 3))
+    if "busy" in todo:
+        with Spinners(cores):
+            busy, busy_counts = compare_counts(problems, epochs, min(2, repeats), warmup=0)
+        title = f"Small data, {epochs} epochs, {cores} spinning processes"
+        section(lines, title, count_rows(busy, busy_counts, idle=idle))
+    if "compile" in todo:
         section(lines, "torch.compile of the training step", compile_rows(X.shape[0]))
     text = "\n".join(lines)
     write_output(text, args.output)
