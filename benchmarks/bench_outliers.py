@@ -136,6 +136,8 @@ def detectors(net, *, seed, ocsvm_rows, with_pyod):
         hidden_layer_sizes=hidden,
         max_iter=epochs,
         batch_size=batch_size,
+        learning_rate="constant",  # the regime of the recorded results
+        learning_rate_init=1e-3,
         **extra,
     )
 

@@ -41,7 +41,8 @@ print(f"{X_disk.shape[0]} training rows on disk, streamed in {len(starts)} chunk
 # Two ways through the same epochs
 # --------------------------------
 # ``whole`` sees all training rows in every call, which is exactly what ``fit`` does
-# epoch by epoch (``fit(X, max_iter=k)`` equals ``k`` such calls). ``streamed`` sees one
+# epoch by epoch at a constant step size (with ``learning_rate="constant"``,
+# ``fit(X, max_iter=k)`` equals ``k`` such calls). ``streamed`` sees one
 # chunk per call and visits the chunks in a new random order at every pass. After
 # every pass, both are scored on the test set: ``score`` is the negative mean squared
 # reconstruction error of clean inputs.

@@ -18,7 +18,7 @@ from pathlib import Path
 from ._compare import EMBEDDING_METHODS, EVAL_NOISE, compare
 from ._noise import NOISE_KINDS
 from ._presets import PRESETS
-from ._report import markdown_table, write_results
+from ._report import losses_to_pca, markdown_table, write_results
 from ._version import __version__
 
 DESCRIPTION = """\
@@ -28,11 +28,13 @@ linear probe on the codes. Results go to --output as results.md, results.csv and
 results.json, with figures.
 
 Presets (any option given explicitly overrides them):
-  digits         sklearn's 8x8 digits; a (128,) encoder, Gaussian noise 0.3, 100 epochs
-                 (about a minute and a half on 2 cores)
-  mnist          MNIST; a (512, 256) encoder, Gaussian noise 0.3, 20 epochs, 10% of the
-                 training split held out for the validation curve (about 11 minutes on
-                 2 idle cores)
+  digits         sklearn's 8x8 digits; the defaults ((128,) encoder, cosine schedule,
+                 200 epochs) with Gaussian noise 0.3
+  mnist          MNIST; the defaults ((512, 256) encoder, cosine schedule, 22 epochs)
+                 with Gaussian noise 0.3, 10% of the training split held out for the
+                 validation curve
+  mnist-quality  MNIST, width 32; the reconstruction recipe: a (1000, 500, 250)
+                 encoder, Gaussian noise 0.1, 50 epochs
   mnist-cluster  all 70,000 MNIST digits (--fit-on all), width 10, a (500, 500, 2000)
                  encoder, masking noise 0.2, 20 epochs, then KMeans on the codes and on
                  normalized, standardized and UMAP-embedded codes (about 13 minutes)
@@ -230,6 +232,8 @@ def run_compare(args):
     result.settings["command"] = "sk-dae " + " ".join(sys.argv[1:])
     written = write_results(result, args.output, figures=not args.no_figures)
     print(markdown_table(result.rows))
+    for line in losses_to_pca(result.rows, n_train=len(data.X_train)):
+        print("\n" + line)
     print(
         f"\n{data.get('name', dataset)}: {len(data.X_train)} train / {len(data.X_test)} test "
         f"rows, {result.settings['wall_s']} s"

@@ -148,9 +148,14 @@ class Settings:
             params.update(
                 early_stopping=True,
                 validation_fraction=self.validation_fraction,
-                n_iter_no_change=params.get("max_iter", 200),
+                n_iter_no_change=_epoch_budget(params.get("max_iter", "auto")),
             )
         return params
+
+
+def _epoch_budget(max_iter):
+    """A patience as long as training (``"auto"`` trains at most 200 epochs)."""
+    return 200 if max_iter == "auto" else max_iter
 
 
 @dataclass

@@ -59,6 +59,21 @@ def batch_size_for(batch_size, n_samples):
     return min(256 if batch_size == "auto" else int(batch_size), n_samples)
 
 
+def n_batches(n_samples, batch_size):
+    """The number of batches :func:`batch_indices` makes of ``n_samples`` rows."""
+    count = -(-n_samples // batch_size)
+    return count - 1 if count > 1 and n_samples - (count - 1) * batch_size == 1 else count
+
+
+def epochs_for(max_iter, n_samples, batch_size, *, steps=5000, cap=200):
+    """Epochs of a fit: ``max_iter`` itself, or for ``"auto"``, enough epochs for about
+    ``steps`` optimizer steps, at most ``cap`` (a fixed compute budget: few epochs of a
+    large data set, many of a small one)."""
+    if max_iter != "auto":
+        return int(max_iter)
+    return max(1, min(cap, -(-steps // n_batches(n_samples, batch_size))))
+
+
 def batch_indices(n_samples, batch_size, perm=None):
     """Row indices (a slice, or a slice of ``perm``) of each training batch.
 

@@ -42,13 +42,16 @@ from ._data import (
     batch_size_for,
     column_spread,
     corrupt_array,
+    epochs_for,
     fill_missing,
     map_batches,
+    n_batches,
     training_tensors,
 )
-from ._network import ACTIVATIONS, Autoencoder, TiedLinear, build_autoencoder
+from ._network import ACTIVATIONS, Autoencoder, TiedLinear, build_autoencoder, init_output_bias
 from ._noise import NOISE_KINDS, Corruptor
 from ._training import (
+    CosineSchedule,
     TrainingDivergedError,
     make_optimizer,
     progress_bar,
@@ -77,10 +80,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     n_components : int, default=16
         Width of the latent code, the number of features ``transform`` returns.
 
-    hidden_layer_sizes : tuple of int, default=(128,)
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
         Widths of the encoder's hidden layers, from the input towards the code. The
-        decoder mirrors them. ``()`` with ``activation="identity"`` is a linear
-        autoencoder, which learns the same subspace as :class:`~sklearn.decomposition.PCA`.
+        decoder mirrors them. ``"auto"`` sizes them from the data: one layer of
+        ``max(128, 2 * n_features, 2 * n_components)`` units, at most 512, and for more
+        than 256 features (images) a second of half that width (784 pixels:
+        ``(512, 256)``; 64 pixels or a table of 30 columns: ``(128,)``). ``()`` with
+        ``activation="identity"`` is a linear autoencoder, which learns the same subspace
+        as :class:`~sklearn.decomposition.PCA`.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
         Activation after every hidden layer. The code layer is always linear.
@@ -159,21 +166,32 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         Optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
 
-    learning_rate_init : float, default=1e-3
-        Learning rate.
+    learning_rate : {"constant", "cosine"}, default="cosine"
+        Learning-rate schedule of ``fit``. ``"cosine"`` anneals it from
+        ``learning_rate_init`` to zero over the ``max_iter`` epochs along half a cosine,
+        step by step (every ``fit`` and warm start anneals anew), and runs all of them:
+        ``max_iter`` is then a budget, and only ``early_stopping`` ends training sooner.
+        ``"constant"`` keeps the rate and stops on the convergence test (``tol``,
+        ``n_iter_no_change``), as scikit-learn's MLP does. ``partial_fit`` always uses
+        ``learning_rate_init``.
+
+    learning_rate_init : float, default=3e-3
+        Initial learning rate.
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` is ``min(256, n_samples)``.
 
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data).
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs (passes over the training data). ``"auto"`` gives a
+        fixed budget of about 5,000 optimizer steps, at most 200 epochs: 22 epochs of
+        60,000 MNIST digits in batches of 256, 200 of the 1,797 8x8 digits.
 
     tol : float or None, default=1e-4
-        Minimum improvement of the training loss (or of the validation score with
-        ``early_stopping``) that counts as progress. ``None`` trains exactly
-        ``max_iter`` epochs, without a convergence test and without a
-        :class:`~sklearn.exceptions.ConvergenceWarning` (with ``early_stopping``, the
-        best epoch's weights are still kept).
+        Minimum improvement of the training loss (with ``learning_rate="constant"``) or
+        of the validation score (with ``early_stopping``) that counts as progress.
+        ``None`` trains exactly ``max_iter`` epochs, without a convergence test and
+        without a :class:`~sklearn.exceptions.ConvergenceWarning` (with
+        ``early_stopping``, the best epoch's weights are still kept).
 
     n_iter_no_change : int, default=10
         Training stops once there has been no progress for more than this many epochs.
@@ -285,11 +303,10 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     >>> from sk_dae import DenoisingAutoencoder
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> dae = DenoisingAutoencoder(n_components=8, tol=1e-3, n_iter_no_change=5,
-    ...                            random_state=0)
+    >>> dae = DenoisingAutoencoder(n_components=8, max_iter=50, random_state=0)
     >>> codes = dae.fit_transform(X)
-    >>> dae.n_iter_ < dae.max_iter  # stopped once the loss stopped improving by tol
-    True
+    >>> dae.n_iter_  # a budget of epochs, the step size annealed to zero over them
+    50
     >>> codes.shape
     (1797, 8)
     >>> dae.inverse_transform(codes).shape
@@ -300,7 +317,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
         "loss": [StrOptions({"mse", "bce"})],
@@ -316,9 +333,10 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
+        "learning_rate": [StrOptions({"constant", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -335,7 +353,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self,
         n_components=16,
         *,
-        hidden_layer_sizes=(128,),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -351,9 +369,10 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         alpha=0.0,
         l1=0.0,
         optimizer="adam",
-        learning_rate_init=1e-3,
+        learning_rate="cosine",
+        learning_rate_init=3e-3,
         batch_size="auto",
-        max_iter=200,
+        max_iter="auto",
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
@@ -382,6 +401,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.alpha = alpha
         self.l1 = l1
         self.optimizer = optimizer
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -454,19 +474,22 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 hidden, device = self._check_params(incremental)
                 X, data_range = self._check_input(X, continuing, incremental)
                 Y, target_range = self._check_target(X, y, data_range)
+                hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
                 scale = self._feature_scale(X, continuing)
                 run = self._start_run(
                     X.shape[1], (data_range, target_range), hidden, device, continuing, scale
                 )
                 run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
                 self._add_training_data(run, X, Y, incremental)
+                if not continuing:
+                    init_output_bias(run.module, _column_means(X if Y is None else Y))
                 result = self._train(run, incremental, data_range)
                 self._store(run, result, continuing, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
-        self._warn_if_unfinished(result, incremental)
+        self._warn_if_unfinished(result, incremental, run.max_iter)
         if not continuing:
             self._warn_if_noise_negligible(X)
         return self
@@ -662,7 +685,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
 
     def _train(self, run, incremental, data_range):
-        max_iter = 1 if incremental else self.max_iter
+        n_train = run.X_train.shape[0]
+        max_iter = 1 if incremental else epochs_for(self.max_iter, n_train, run.batch_size)
+        run.max_iter, schedule = max_iter, None
+        if self.learning_rate == "cosine" and not incremental:
+            schedule = CosineSchedule(run.optimizer, max_iter * n_batches(n_train, run.batch_size))
         with progress_bar(bool(self.verbose), max_iter) as progress:
             try:
                 result = train(
@@ -682,7 +709,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     Y_val=run.Y_val,
                     best_validation_score=run.best_validation_score,
                     l1=self.l1,
-                    check_convergence=not incremental,
+                    check_convergence=self._checks_convergence(incremental),
+                    schedule=schedule,
                     progress=progress,
                 )
             except TrainingDivergedError as exc:
@@ -728,7 +756,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _warn_if_unfinished(self, result, incremental):
+    def _checks_convergence(self, incremental):
+        """Whether ``fit`` may stop before ``max_iter``: on the convergence test of a
+        constant learning rate, or on the validation score with ``early_stopping``; a
+        cosine schedule is a budget run in full."""
+        if incremental or self.tol is None:
+            return False
+        return self.learning_rate == "constant" or self.early_stopping
+
+    def _warn_if_unfinished(self, result, incremental, max_iter):
         if result.interrupted:
             kept = "the best epoch's weights" if result.n_iter else "the last step's weights"
             warnings.warn(
@@ -738,14 +774,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
-        elif (
-            self.tol is not None
-            and not incremental
-            and not result.converged
-            and result.n_iter == self.max_iter
-        ):
+        elif self._checks_convergence(incremental) and not result.converged:
             warnings.warn(
-                f"Stopped at max_iter={self.max_iter} epochs before the loss converged; "
+                f"Stopped at max_iter={max_iter} epochs before the loss converged; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=_caller_stacklevel(),
@@ -1112,6 +1143,7 @@ class _Run:
     Y_train: torch.Tensor = None
     Y_val: torch.Tensor = None
     batch_size: int = None
+    max_iter: int = None
     best_validation_score: float = -math.inf
     feature_scale: np.ndarray = None
 
@@ -1206,10 +1238,14 @@ def _training_work(estimator, X, incremental):
     shape or the parameters are invalid (validation then says what is wrong)."""
     try:
         n_samples, n_features = getattr(X, "shape", None) or np.shape(X)
-        hidden = tuple(estimator.hidden_layer_sizes)
+        hidden = _resolve_hidden(
+            _check_hidden_layer_sizes(estimator.hidden_layer_sizes),
+            n_features,
+            estimator.n_components,
+        )
         widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
         batch_size = batch_size_for(estimator.batch_size, n_samples)
-        epochs = 1 if incremental else estimator.max_iter
+        epochs = 1 if incremental else epochs_for(estimator.max_iter, n_samples, batch_size)
         return _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
     except (TypeError, ValueError):
         return None
@@ -1237,6 +1273,8 @@ def _refuse_featureless(estimator, X):
 
 
 def _check_hidden_layer_sizes(sizes):
+    if isinstance(sizes, str) and sizes == "auto":
+        return sizes
     try:
         sizes = tuple(sizes)
     except TypeError:
@@ -1251,6 +1289,25 @@ def _check_hidden_layer_sizes(sizes):
         ):
             raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}.")
     return tuple(int(s) for s in sizes)
+
+
+def _resolve_hidden(sizes, n_features, n_components):
+    """``hidden_layer_sizes``, with ``"auto"`` resolved from the data's width: one layer
+    of ``max(128, 2 * n_features, 2 * n_components)`` units (at most 512) and, for more
+    than 256 features (images), a second one of half that width."""
+    if sizes != "auto":
+        return sizes
+    width = min(512, max(128, 2 * n_features, 2 * n_components))
+    return (width, width // 2) if n_features > 256 else (width,)
+
+
+def _column_means(X, max_rows=10_000):
+    """Every column's mean over its observed entries, from at most ``max_rows`` rows
+    spread over ``X`` (0 for a column without any): where training starts the output."""
+    rows = np.asarray(X[:: max(1, X.shape[0] // max_rows)], dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column
+        return np.nan_to_num(np.nanmean(rows, axis=0), nan=0.0)
 
 
 def _resolve_device(device):

@@ -237,3 +237,19 @@ def init_weights(module, seed):
             elif isinstance(layer, TiedLinear):
                 layer.bias.zero_()
     return module
+
+
+def init_output_bias(module, mean):
+    """Start the reconstruction at the data's per-feature ``mean`` (a float tensor).
+
+    The output layer's bias becomes ``mean`` (``logit(mean)`` under a sigmoid, the mean
+    clipped to [0.001, 0.999]), so that training starts from the mean image, as PCA
+    does, instead of from 0.5 everywhere, and spends its first epochs on structure.
+    """
+    output_layer = module.decoder[-1]
+    mean = torch.as_tensor(mean, dtype=torch.float32)
+    if module.output_activation == "sigmoid":
+        mean = torch.logit(mean.clamp(1e-3, 1 - 1e-3))
+    with torch.no_grad():
+        output_layer.bias.copy_(mean.to(output_layer.bias.device))
+    return module

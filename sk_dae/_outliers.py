@@ -22,8 +22,17 @@ from ._estimator import wrapped_autoencoder
 #: Parameters of the autoencoder used when ``autoencoder=None``. A linear output
 #: reconstructs the background of images far better than a sigmoid (whose outputs only
 #: approach 0 and 1), and outlier scores depend on exactly that: on MNIST with 5% of the
-#: pixels replaced by noise, ROC AUC 0.95 against 0.67 with the mean squared error.
-DEFAULT_AUTOENCODER_PARAMS = {"output_activation": "identity"}
+#: pixels replaced by noise, ROC AUC 0.95 against 0.67 with the mean squared error. The
+#: rest is the training regime those measurements used (the estimator's defaults before
+#: they moved to a cosine schedule over a fixed budget, which overfits the 1,500 digits of
+#: the docstring's example: 79% of the clean test digits pass instead of 86%).
+DEFAULT_AUTOENCODER_PARAMS = {
+    "output_activation": "identity",
+    "hidden_layer_sizes": (128,),
+    "learning_rate": "constant",
+    "learning_rate_init": 1e-3,
+    "max_iter": 200,
+}
 
 #: ``contamination="auto"`` flags the rows whose error lies more than this many
 #: interquartile ranges above the third quartile of the training errors: the points a box
@@ -49,7 +58,9 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
     autoencoder : DenoisingAutoencoder, default=None
         The autoencoder to train, cloned in :meth:`fit` into ``autoencoder_`` (the one
         given is never fitted). None means
-        ``DenoisingAutoencoder(output_activation="identity")``. Its parameters can be
+        ``DenoisingAutoencoder(output_activation="identity", hidden_layer_sizes=(128,),
+        learning_rate="constant", learning_rate_init=1e-3, max_iter=200)``, the training
+        regime of the measurements in the user guide. Its parameters can be
         searched as ``autoencoder__<name>``, e.g. ``autoencoder__n_components`` (the
         search needs an explicit ``autoencoder``: None has no parameters).
 

@@ -66,6 +66,26 @@ def make_optimizer(module, name, learning_rate, *, weight_decay=0.0):
     raise ValueError(f"unknown optimizer {name!r}")
 
 
+class CosineSchedule:
+    """Anneal the learning rate of every parameter group of ``optimizer`` from its value
+    at creation to zero over ``total_steps`` optimizer steps, along half a cosine
+    (Loshchilov & Hutter, 2017, without restarts). Call :meth:`step` after every
+    optimizer step."""
+
+    def __init__(self, optimizer, total_steps):
+        self.optimizer = optimizer
+        self.total_steps = max(1, int(total_steps))
+        self.n_steps = 0
+        self.base = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self):
+        self.n_steps += 1
+        progress = min(self.n_steps, self.total_steps) / self.total_steps
+        factor = 0.5 * (1.0 + math.cos(math.pi * progress))
+        for group, base in zip(self.optimizer.param_groups, self.base):
+            group["lr"] = base * factor
+
+
 def reconstruction_loss(module, logits, target, loss, observed=None):
     """Mean over the entries of the batch: squared error or binary cross-entropy.
 
@@ -151,13 +171,14 @@ def train_step(
     return batch_loss.detach()
 
 
-def run_epoch(module, X, *, batch_size, shuffle, generator, result, Y=None, **step):
+def run_epoch(module, X, *, batch_size, shuffle, generator, result, Y=None, schedule=None, **step):
     """One pass over the rows of ``X`` (and their targets ``Y``); the mean training loss
     per row.
 
     Every optimizer step and the rows it saw are counted in ``result`` as they happen, so
-    that an interrupted epoch still tells how far it got. ``step`` holds the keyword
-    arguments of :func:`train_step`.
+    that an interrupted epoch still tells how far it got. ``schedule`` (a
+    :class:`CosineSchedule` or None) steps after every optimizer step. ``step`` holds the
+    keyword arguments of :func:`train_step`.
     """
     n_samples = X.shape[0]
     perm = torch.randperm(n_samples, generator=generator, device=X.device) if shuffle else None
@@ -168,6 +189,8 @@ def run_epoch(module, X, *, batch_size, shuffle, generator, result, Y=None, **st
         if Y is not None:
             target = Y[index] if perm is None else Y.index_select(0, index)
         batch_loss = train_step(module, clean, target=target, generator=generator, **step)
+        if schedule is not None:
+            schedule.step()
         result.n_steps += 1
         result.n_samples_seen += clean.shape[0]
         total.add_(batch_loss, alpha=clean.shape[0])
@@ -247,6 +270,7 @@ def train(
     best_validation_score=-math.inf,
     l1=0.0,
     check_convergence=True,
+    schedule=None,
     progress=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
@@ -275,6 +299,8 @@ def train(
     check_convergence : bool
         Stop once the monitored quantity has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs (``tol=None``: never, all ``max_iter`` epochs run).
+    schedule : CosineSchedule or None
+        Stepped after every optimizer step; None keeps the optimizer's learning rate.
     progress : callable or None
         Called after every epoch as ``progress(epoch, loss, validation_score)``.
 
@@ -289,6 +315,7 @@ def train(
     rule = _StoppingRule(module, tol, n_iter_no_change, **early)
     missing = any(bool(torch.isnan(t).any()) for t in (X, Y) if t is not None)
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
+    epoch_args["schedule"] = schedule
     step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
     module.train()
     use_generator(module, generator)

@@ -79,3 +79,20 @@ def test_bench_outliers_quick(bench, tmp_path):
     for heading in ("## ROC AUC", "## Average precision", "## Fit seconds"):
         assert heading in text
     assert "| DAEOutlierDetector" in text or "DAEOutlierDetector |" in text
+
+
+def test_bench_defaults_quick(bench, tmp_path):
+    output = tmp_path / "defaults.md"
+    text = bench("bench_defaults").main(
+        ["--quick", "--threads", "1", "--tasks", "clean", "noisy", "--output", str(output)]
+    )
+    assert output.read_text().strip() == text.strip()
+    for row in ("| digits | clean", "| wine ", "| digits | noisy fit"):
+        assert row in text
+    assert "nan" not in text
+
+
+def test_bench_default_choices_quick(bench):
+    results = bench("bench_default_choices").main(["--quick", "--threads", "1"])
+    assert [r["name"] for r in results] == ["h128-cos", "h128-cos-lr3-bias"]
+    assert all(r["curve"][-1][1] > 0 for r in results)

@@ -89,7 +89,8 @@ def test_early_stopping_on_pairs_scores_the_held_out_rows_against_their_targets(
 
 def test_partial_fit_takes_pairs_as_fit_does(pairs):
     noisy, clean = pairs
-    one_epoch = small(target="y", max_iter=1, tol=None).fit(noisy, clean)
+    one_epoch = small(target="y", max_iter=1, learning_rate="constant", tol=None)
+    one_epoch.fit(noisy, clean)
     chunked = small(target="y").partial_fit(noisy, clean)
     np.testing.assert_array_equal(chunked.transform(noisy), one_epoch.transform(noisy))
     towards_noisy = small(target="y").partial_fit(noisy, noisy)

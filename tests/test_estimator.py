@@ -132,7 +132,8 @@ def test_warm_start_continues_from_fitted_weights(X):
     encoder_weight = dae.module_.encoder[0].weight.detach().clone()
     fit_quiet(dae, X)
     assert dae.n_iter_ == 20 and dae.loss_curve_[:10] == first_curve
-    assert dae.loss_curve_[10] < first_curve[0] * 0.5  # not a fresh start
+    # Not a fresh start: the loss goes on from where the first fit ended.
+    assert dae.loss_curve_[10] < 0.5 * (first_curve[0] + first_curve[-1])
     assert not torch.equal(dae.module_.encoder[0].weight, encoder_weight)
     # Without warm_start the second fit starts anew.
     cold = fit_quiet(small(max_iter=10), X)
@@ -285,10 +286,12 @@ def test_alpha_and_l1_shrink_the_weights(X):
     assert _weight_norm(l1, 1) < 0.8 * _weight_norm(base, 1)
 
 
-@pytest.mark.parametrize("optimizer,lr", [("adam", 1e-3), ("adamw", 1e-3), ("sgd", 0.1)])
+@pytest.mark.parametrize("optimizer,lr", [("adam", 1e-3), ("adamw", 1e-3), ("sgd", 0.5)])
 def test_optimizers(X, optimizer, lr):
-    dae = fit_quiet(small(optimizer=optimizer, learning_rate_init=lr, max_iter=10), X)
-    assert dae.loss_curve_[-1] < 0.7 * dae.loss_curve_[0]
+    dae = fit_quiet(small(optimizer=optimizer, learning_rate_init=lr, max_iter=20), X)
+    assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+    # It learns structure beyond the mean row the output starts at.
+    assert -dae.score(X) < 0.9 * float(np.mean(X.var(axis=0)))
 
 
 def test_batch_size_and_shuffle(X):

@@ -105,12 +105,12 @@ def test_partial_fit_refuses_early_stopping_as_mlp_does(X):
 
 def test_convergence_warning_points_at_the_callers_line(X):
     with pytest.warns(ConvergenceWarning) as record:
-        model(max_iter=1).fit(X)
+        model(max_iter=1, learning_rate="constant").fit(X)
     assert record[0].filename == __file__
 
 
 def test_convergence_warning_in_a_pipeline_points_at_the_callers_line(X):
-    pipe = make_pipeline(FunctionTransformer(), model(max_iter=1))
+    pipe = make_pipeline(FunctionTransformer(), model(max_iter=1, learning_rate="constant"))
     with pytest.warns(ConvergenceWarning) as record:
         pipe.fit(X)
     assert record[0].filename == __file__

@@ -273,7 +273,8 @@ HOSTILE_CASES = {
     "list of lists": (_BASE.tolist(), "ok", "ok"),
     "tuple of tuples": (tuple(map(tuple, _BASE)), "ok", "ok"),
     "int8": (_BASE.astype(np.int8), "ok", "ok"),
-    "uint64 huge": (np.full((3, 4), 2**63, dtype=np.uint64), (ValueError, "diverged"), "ok"),
+    # A constant, however large, is the mean row the output starts at: nothing to diverge.
+    "uint64 huge": (np.full((3, 4), 2**63, dtype=np.uint64), "ok", "ok"),
     "float16": (_BASE.astype(np.float16), "ok", "ok"),
     "float16 max": (np.full((3, 4), 65504, np.float16), "ok", "ok"),
     "bool": (_BASE > 0, "ok", "ok"),
@@ -479,7 +480,9 @@ def _assert_outcome(call, certain, possible):
     certain. Returns the outcome: "works" or "refused"."""
     allowed = certain | possible
     try:
-        with short_training():
+        with short_training(), warnings.catch_warnings():
+            # Inputs unlike the training data are the case here; the warning is right.
+            warnings.filterwarnings("ignore", message=".*outside the range of the training")
             out = np.asarray(call())
     except (ValueError, TypeError) as exc:
         message = str(exc)
