@@ -115,6 +115,22 @@ def test_default_count_is_restored_when_fit_fails(few_digits):
     assert torch.get_num_threads() == USER_THREADS
 
 
+@pytest.mark.parametrize("n_threads", [None, 1])
+def test_count_is_restored_when_transform_fails_midway(few_digits, n_threads):
+    model = tiny(max_iter=1, n_threads=n_threads).partial_fit(few_digits)
+
+    def fail(module, args):
+        raise RuntimeError("failed inside the network")
+
+    handle = register_module_forward_pre_hook(fail)
+    try:
+        with pytest.raises(RuntimeError, match="failed inside"):
+            model.transform(few_digits)
+    finally:
+        handle.remove()
+    assert torch.get_num_threads() == USER_THREADS
+
+
 def test_default_on_large_work_stays_within_the_available_cores():
     # 2 epochs of 600 rows x 1,024 features through (1024,): 2.4 GFLOP a batch, 29 in
     # all: large enough that the policy looks at the cores and their load.
