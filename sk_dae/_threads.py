@@ -199,8 +199,10 @@ def choose(work, cap=None):
     if work.total_flops < PROBE_MIN_FLOPS:
         return 1
     by_work = int(work.flops_per_batch // (PARALLEL_MIN_FLOPS / 2))
-    free = cap - busy_cores()
-    return max(1, min(cap, by_work, math.floor(free + 0.5)))
+    # Idle cores of the affinity set, not of the cap: joblib's other workers keep their
+    # own shares busy, and this worker's share is still free.
+    idle = len(_affinity()) - busy_cores()
+    return max(1, min(cap, by_work, math.floor(idle + 0.5)))
 
 
 @contextlib.contextmanager

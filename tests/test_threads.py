@@ -176,6 +176,27 @@ def test_policy_never_exceeds_the_cap_nor_one_thread_per_half_threshold(cap):
     assert 1 <= _threads.choose(medium, cap=cap) <= min(cap, 2)
 
 
+@pytest.mark.parametrize(
+    "cpus, cap, busy, expected",
+    [
+        (2, 2, 0.0, 2),
+        (2, 2, 0.3, 2),  # a little background activity
+        (2, 2, 1.0, 1),  # one other busy process: one thread, not two waiting
+        (2, 2, 2.0, 1),
+        (16, 4, 12.0, 4),  # three other joblib workers busy with their shares
+        (16, 4, 14.0, 2),
+        (16, 16, 16.0, 1),
+    ],
+)
+def test_policy_takes_only_the_cores_others_leave_idle(monkeypatch, cpus, cap, busy, expected):
+    # The policy's arithmetic, given what the machine reports: the affinity and the
+    # measured CPU use of other processes (sk_dae's own readers, not torch, stand in).
+    monkeypatch.setattr(_threads, "_affinity", lambda: list(range(cpus)))
+    monkeypatch.setattr(_threads, "busy_cores", lambda: busy)
+    large = _threads.Work(1e9, n_batches=1000)
+    assert _threads.choose(large, cap=cap) == expected
+
+
 def test_available_cores_honours_affinity_torch_and_omp_num_threads(monkeypatch):
     cores = _threads.available_cores()
     assert 1 <= cores <= len(os.sched_getaffinity(0))
