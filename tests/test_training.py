@@ -7,14 +7,16 @@ randomness is a seeded generator, so each trajectory is deterministic.
 """
 
 import copy
+import math
 
 import pytest
 import torch
 from torch.nn import functional as F
 
-from sk_dae._network import Dropout, build_autoencoder
+from sk_dae._data import batch_indices, epochs_for, n_batches
+from sk_dae._network import Dropout, build_autoencoder, init_output_bias
 from sk_dae._noise import Corruptor
-from sk_dae._training import TrainingDivergedError, make_optimizer, train
+from sk_dae._training import CosineSchedule, TrainingDivergedError, make_optimizer, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -341,3 +343,69 @@ def test_make_optimizer_covers_every_parameter_once(name, cls):
 def test_make_optimizer_rejects_an_unknown_name():
     with pytest.raises(ValueError, match="unknown optimizer"):
         make_optimizer(_net(), "rmsprop", 0.01)
+
+
+# ------------------------------------------------------------------ schedule
+
+
+def test_cosine_schedule_anneals_every_group_from_its_rate_to_zero():
+    net = _net()
+    optimizer = make_optimizer(net, "adam", 0.01)
+    schedule = CosineSchedule(optimizer, total_steps=4)
+    rates = []
+    for _ in range(5):  # one step past the end stays at zero
+        schedule.step()
+        rates.append([group["lr"] for group in optimizer.param_groups])
+    expected = [0.01 * 0.5 * (1 + math.cos(math.pi * min(t, 4) / 4)) for t in range(1, 6)]
+    for step_rates, rate in zip(rates, expected):
+        assert step_rates == pytest.approx([rate, rate])
+    assert rates[-1] == [0.0, 0.0]
+
+
+def test_train_steps_the_schedule_after_every_optimizer_step(data):
+    X, _ = data
+    net = _net()
+    optimizer = make_optimizer(net, "adam", 0.01)
+    schedule = CosineSchedule(optimizer, total_steps=3 * 4)  # 256 rows in batches of 64
+    result = train(
+        net,
+        X,
+        optimizer=optimizer,
+        corruptor=Corruptor(None, 0.0),
+        generator=torch.Generator().manual_seed(0),
+        batch_size=64,
+        max_iter=3,
+        schedule=schedule,
+    )
+    assert result.n_steps == schedule.n_steps == 12
+    assert optimizer.param_groups[0]["lr"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected", [(256, 64, 4), (257, 64, 4), (258, 64, 5), (1, 64, 1)]
+)
+def test_n_batches_counts_what_batch_indices_makes(n_samples, batch_size, expected):
+    assert n_batches(n_samples, batch_size) == expected
+    assert len(list(batch_indices(n_samples, batch_size))) == expected
+
+
+@pytest.mark.parametrize(
+    "n_samples, expected", [(60_000, 22), (1_347, 200), (10_000_000, 1), (100, 200)]
+)
+def test_auto_epochs_are_a_budget_of_optimizer_steps(n_samples, expected):
+    assert epochs_for("auto", n_samples, min(256, n_samples)) == expected
+    assert epochs_for(7, n_samples, 256) == 7
+
+
+@pytest.mark.parametrize("output_activation", ["sigmoid", "identity"])
+def test_the_output_starts_at_the_data_mean(output_activation):
+    net = _net(output_activation=output_activation)
+    for param in net.decoder[-1].parameters():
+        if param.ndim == 2:
+            with torch.no_grad():
+                param.zero_()  # no input reaches the output: only its bias
+    mean = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0, 0.3, 0.2, 0.7, 0.6, 0.4])
+    init_output_bias(net, mean)
+    out = net(torch.rand(3, 10))
+    expected = mean.clamp(1e-3, 1 - 1e-3) if output_activation == "sigmoid" else mean
+    torch.testing.assert_close(out, expected.expand(3, 10), atol=1e-6, rtol=1e-5)
