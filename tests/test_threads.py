@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from torch.nn.modules.module import register_module_forward_pre_hook
 
 from sk_dae import DenoisingAutoencoder, _threads
+from sk_dae._estimator import _training_work
 
 # torch's thread count while a test runs: not 1 (what sk_dae's tests otherwise use) and
 # not the number of cores, so that neither can pass for it by accident.
@@ -132,11 +133,15 @@ def test_count_is_restored_when_transform_fails_midway(few_digits, n_threads):
 
 
 def test_default_on_large_work_stays_within_the_available_cores():
-    # 2 epochs of 600 rows x 1,024 features through (1024,): 2.4 GFLOP a batch, 29 in
+    # 3 epochs of 600 rows x 1,024 features through (1024,): 3.2 GFLOP a batch, 29 in
     # all: large enough that the policy looks at the cores and their load.
     X = np.random.default_rng(0).random((600, 1024), dtype=np.float32)
-    model = DenoisingAutoencoder(4, hidden_layer_sizes=(1024,), max_iter=2, random_state=0)
-    assert _threads.Work.of_layers([1024, 1024, 4, 1024, 1024], 256, 600, passes=2).total_flops
+    model = DenoisingAutoencoder(4, hidden_layer_sizes=(1024,), max_iter=3, random_state=0)
+    widths = [1024, 1024, 4, 1024, 1024]
+    work = _threads.Work.of_layers(widths, 256, 600, passes=3, training=True)
+    assert work.flops_per_batch >= _threads.PARALLEL_MIN_FLOPS
+    assert work.total_flops >= _threads.PROBE_MIN_FLOPS
+    assert _training_work(model, X, incremental=False) == work  # what fit describes
     with thread_counts() as seen, short_training():
         model.fit(X).transform(X)
     cores = _threads.available_cores()
