@@ -14,9 +14,11 @@ Smoke run: ``python benchmarks/bench_threads.py --quick``.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 
+import cloudpickle
 import joblib
 import numpy as np
 import torch
@@ -29,6 +31,12 @@ from sk_dae import DenoisingAutoencoder
 def threads_in_fit(estimator, X, y=None):
     """A scorer: the torch thread count in the process that just fitted ``estimator``."""
     return float(torch.get_num_threads())
+
+
+# loky reuses its workers within a process: those started before benchmarks/ was on the
+# path (by an earlier GridSearchCV in the same test session) cannot import this module,
+# so its functions travel by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def grid(X, n_jobs, n_threads, max_iter, scoring=None):
