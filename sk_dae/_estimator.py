@@ -230,7 +230,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         restored after each call. An int is used as given and makes fits with the same
         ``random_state`` bit-identical on the same machine. ``None`` chooses per call:
         one thread when a batch's matrix products are small (under 16 MFLOP, e.g. 64
-        features, ``(128,)`` hidden, batch 256) or the call is short, whatever the
+        features, ``(128,)`` hidden, batch 64) or the call is short, whatever the
         machine's state; otherwise as many threads as there are cores this process may
         use (affinity, cgroup quota, ``OMP_NUM_THREADS`` and so a joblib or Dask
         worker's share) that other processes are not keeping busy. Only in that second
