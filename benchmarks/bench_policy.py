@@ -75,7 +75,7 @@ def small_problems(quick):
     epochs = 2 if quick else 10
     demo = {**DIGITS_DAE_PARAMS, "n_components": 10, "max_iter": epochs}
     return {
-        "digits 1797x64 (demo model, batch 64)": (digits, demo),
+        "digits 1797x64 (the digits preset)": (digits, demo),
         "2000x64 (64-128-8, batch 256)": (
             MinMaxScaler().fit_transform(table_X).astype(np.float32),
             {"hidden_layer_sizes": (128,), "n_components": 8, "batch_size": 256},
