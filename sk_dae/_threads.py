@@ -33,10 +33,11 @@ the same bits on different thread counts: its parallel reductions and the kernel
 picks depend on the count), depends on the machine's state only for large batches (at
 least :data:`PARALLEL_MIN_FLOPS`) in calls of at least :data:`PROBE_MIN_FLOPS` on a
 process with more than one available core. An explicit ``n_threads`` gives bit-identical
-results for the same ``random_state`` on the same machine and torch build (fits checked on
-this project's machine were bit-identical on 1, 2 and 3 threads, from 3 to 321 MFLOP a
-batch; that is an observation, not a promise). ``limit(None)`` without a work
-description leaves torch's count as it is.
+results for the same ``random_state`` on the same machine and torch build (short fits
+checked on this project's machine were bit-identical on 1, 2 and 3 threads, from 3 to
+321 MFLOP a batch, but the digits demo's 100-epoch width-10 model came out different on 2
+threads than on 1). ``limit(None)`` without a work description leaves torch's count as
+it is.
 """
 
 from __future__ import annotations
