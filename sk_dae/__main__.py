@@ -33,8 +33,8 @@ Presets (any option given explicitly overrides them):
   mnist          MNIST; the defaults ((512, 256) encoder, cosine schedule, 22 epochs)
                  with Gaussian noise 0.3, 10% of the training split held out for the
                  validation curve
-  mnist-quality  MNIST, width 32; the reconstruction recipe: a (1000, 500, 250)
-                 encoder, Gaussian noise 0.1, 50 epochs
+  mnist-quality  MNIST, width 32; the reconstruction recipe: the default (512, 256)
+                 encoder, Gaussian noise 0.1, 40 epochs
   mnist-cluster  all 70,000 MNIST digits (--fit-on all), width 10, a (500, 500, 2000)
                  encoder, masking noise 0.2, 20 epochs, then KMeans on the codes and on
                  normalized, standardized and UMAP-embedded codes (about 13 minutes)

@@ -32,14 +32,12 @@ MNIST_DAE_PARAMS = {
     "noise_level": 0.3,
 }
 
-#: The reconstruction recipe: the width of the deep autoencoder of Hinton &
-#: Salakhutdinov (Science, 2006), 784-1000-500-250-32, trained 50 epochs with little
-#: noise, annealed by the default cosine schedule.
+#: The reconstruction recipe: the default network ((512, 256) for MNIST) trained about
+#: twice as long (40 epochs) with little noise, annealed by the default cosine schedule.
 MNIST_QUALITY_DAE_PARAMS = {
-    "hidden_layer_sizes": (1000, 500, 250),
     "noise": "gaussian",
     "noise_level": 0.1,
-    "max_iter": 50,
+    "max_iter": 40,
 }
 
 #: ``validation_fraction``: the share of the training split held out to draw the

@@ -96,3 +96,11 @@ def test_bench_default_choices_quick(bench):
     results = bench("bench_default_choices").main(["--quick", "--threads", "1"])
     assert [r["name"] for r in results] == ["h128-cos", "h128-cos-lr3-bias"]
     assert all(r["curve"][-1][1] > 0 for r in results)
+
+
+def test_bench_policy_quick(bench, tmp_path):
+    output = tmp_path / "policy.md"
+    text = bench("bench_policy").main(["--quick", "--sections", "wide", "--output", str(output)])
+    assert output.read_text().strip() == text.strip()
+    assert "Wide network" in text and "FLOP" in text
+    assert "nan" not in text
