@@ -190,6 +190,10 @@ class DeepClustering(
     downstream step (a plot, a classifier) wants. :meth:`predict` assigns the nearest
     centre, which is also the highest soft assignment of :meth:`predict_proba`.
 
+    On all 70,000 MNIST digits (seed 0, see the "Clustering" page of the user guide),
+    the defaults reach 0.827 accuracy (KMeans on the pretrained codes: 0.777) and
+    ``manifold="umap"`` 0.974.
+
     There is no ``score``: the code space changes from fit to fit, so no distance in it
     compares two models. Score clusterings with an external metric, e.g.
     ``make_scorer(adjusted_rand_score)`` in :class:`~sklearn.model_selection.GridSearchCV`.
