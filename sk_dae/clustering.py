@@ -14,7 +14,7 @@ the gap:
 
 :func:`make_clustering_pipeline` builds the whole recipe as one
 :class:`~sklearn.pipeline.Pipeline`, so ``fit_predict``, ``GridSearchCV``, ``clone`` and
-``joblib.dump`` work as for any pipeline. :class:`DeepClustering` goes further: it
+``joblib.dump`` work as for any pipeline. :class:`sk_dae.DeepClustering` goes further: it
 fine-tunes the encoder and the cluster centres together, the DEC and IDEC way
 (Xie et al., 2016; Guo et al., 2017), with ``manifold="umap"`` for an N2D start. Score
 them with
@@ -31,11 +31,12 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
-from ._deep_clustering import DeepClustering
+from ._deep_clustering import DeepClustering  # noqa: F401  (re-exported, see __all__)
 from ._estimator import DenoisingAutoencoder
 from ._presets import CLUSTERING_DAE_PARAMS
 
-__all__ = ["DeepClustering", "make_clustering_pipeline", "make_embedding", "umap_available"]
+# DeepClustering is importable from here too, but documented once, as sk_dae.DeepClustering.
+__all__ = ["make_clustering_pipeline", "make_embedding", "umap_available"]
 
 #: CLUSTERING_DAE_PARAMS (from :mod:`sk_dae._presets`): the autoencoder of the recipe, the
 #: encoder of the DEC family (Xie et al., 2016) trained to undo masking noise. Pass other
