@@ -1170,13 +1170,23 @@ _FLOAT64_COPIES = weakref.WeakKeyDictionary()
 
 
 def _float64_copy(module):
-    """A float64 copy of ``module``, made again only if its weights changed in place."""
-    versions = tuple(t._version for t in module.state_dict().values())
+    """A float64 copy of ``module``, made again only if its weights changed in place.
+
+    The weights are compared by value: tensor versions would miss a fused optimizer's
+    in-place step (fused Adam leaves them unchanged). A float32 value survives the round
+    trip through float64 exactly, so equal means unchanged.
+    """
     cached = _FLOAT64_COPIES.get(module)
-    if cached is None or cached[0] != versions:
-        cached = (versions, copy.deepcopy(module).double())
+    if cached is None or not _same_values(module, cached):
+        cached = copy.deepcopy(module).double()
         _FLOAT64_COPIES[module] = cached
-    return cached[1]
+    return cached
+
+
+def _same_values(module, float64_copy):
+    with torch.no_grad():
+        pairs = zip(module.state_dict().values(), float64_copy.state_dict().values())
+        return all(torch.equal(a, b.to(a.dtype)) for a, b in pairs)
 
 
 def _hidden_activations(module, x):

@@ -606,3 +606,16 @@ def test_divergence_names_the_cause(X):
     with pytest.raises(ValueError, match="diverged.*learning_rate_init=10.0"):
         dae.fit(huge)
     assert not hasattr(dae, "module_")
+
+
+def test_float64_transform_follows_the_network_trained_in_place(X):
+    # A user fine-tuning dae.module_ with a fused optimizer (which leaves tensor versions
+    # unchanged) must see the new weights in float64 results too.
+    dae = fit_quiet(small(max_iter=2), X)
+    before = dae.transform(X)  # float64: computed by a float64 copy of the network
+    optimizer = torch.optim.Adam(dae.module_.parameters(), lr=0.1, fused=True)
+    dae.module_(torch.as_tensor(X, dtype=torch.float32)).pow(2).mean().backward()
+    optimizer.step()
+    after = dae.transform(X)
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, dae.transform(X.astype(np.float32)), atol=1e-4)
