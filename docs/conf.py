@@ -118,7 +118,15 @@ write_rst_table(
     GEN_DIR / "clustering_table.rst",
     caption="``sk-dae compare --preset mnist-cluster``: all 70,000 MNIST digits",
 )
-for name in ("fit_threads2_idle", "transform_idle", "threads", "outliers", "defaults", "quality"):
+for name in (
+    "fit_threads2_idle",
+    "transform_idle",
+    "threads",
+    "outliers",
+    "defaults",
+    "quality",
+    "layerwise",
+):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
     )

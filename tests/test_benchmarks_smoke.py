@@ -104,3 +104,11 @@ def test_bench_policy_quick(bench, tmp_path):
     assert output.read_text().strip() == text.strip()
     assert "Wide network" in text and "FLOP" in text
     assert "nan" not in text
+
+
+def test_bench_layerwise_quick(bench, tmp_path):
+    output = tmp_path / "layerwise.md"
+    text = bench("bench_layerwise").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert output.read_text().strip() == text.strip()
+    assert "| end to end, 2 epochs" in text and "| layer-wise 1 epochs per layer" in text
+    assert "nan" not in text
