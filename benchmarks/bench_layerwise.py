@@ -17,7 +17,6 @@ Smoke run: ``python benchmarks/bench_layerwise.py --quick``.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -28,6 +27,7 @@ from sklearn.decomposition import PCA
 from torch.nn import functional as F
 
 from sk_dae._network import build_autoencoder, init_output_bias
+from sk_dae._training import CosineSchedule
 
 
 def load(quick, rows):
@@ -40,33 +40,20 @@ def load(quick, rows):
     return X_train, X_test, (512, 256), 32
 
 
-def cosine(optimizer, total_steps):
-    base = [g["lr"] for g in optimizer.param_groups]
-    state = {"t": 0}
-
-    def step():
-        state["t"] += 1
-        factor = 0.5 * (1 + math.cos(math.pi * min(state["t"], total_steps) / total_steps))
-        for group, lr in zip(optimizer.param_groups, base):
-            group["lr"] = lr * factor
-
-    return step
-
-
-def fit(forward, params, X, target, epochs, corrupt, generator, lr=3e-3, batch=256):
-    """Adam with a cosine schedule on ``loss(forward(corrupt(x)), target(x))``."""
+def fit(forward, params, X, epochs, corrupt, generator, lr=3e-3, batch=256):
+    """Adam with a cosine schedule on ``mse(forward(corrupt(x)), x)``."""
     optimizer = torch.optim.Adam(params, lr=lr, fused=True)
     n = X.shape[0]
-    schedule = cosine(optimizer, epochs * -(-n // batch))
+    schedule = CosineSchedule(optimizer, epochs * -(-n // batch))
     for _ in range(epochs):
         perm = torch.randperm(n, generator=generator)
         for i in range(0, n, batch):
             x = X.index_select(0, perm[i : i + batch])
-            loss = F.mse_loss(forward(corrupt(x, generator)), target(x))
+            loss = F.mse_loss(forward(corrupt(x, generator)), x)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            schedule()
+            schedule.step()
 
 
 def gaussian(x, g):
@@ -78,7 +65,7 @@ def masking(x, g):
 
 
 def end_to_end(net, X, epochs, g):
-    fit(net, net.parameters(), X, lambda x: x, epochs, gaussian, g)
+    fit(net, net.parameters(), X, epochs, gaussian, g)
 
 
 def layerwise(net, X, pre_epochs, epochs, g):
@@ -95,12 +82,10 @@ def layerwise(net, X, pre_epochs, epochs, g):
             return net.output(out) if depth == 0 else F.relu(out)
 
         corrupt = gaussian if depth == 0 else masking
-        fit(
-            forward, [*e.parameters(), *d.parameters()], inputs, lambda x: x, pre_epochs, corrupt, g
-        )
+        fit(forward, [*e.parameters(), *d.parameters()], inputs, pre_epochs, corrupt, g)
         with torch.no_grad():
             inputs = e(inputs) if last else F.relu(e(inputs))
-    fit(net, net.parameters(), X, lambda x: x, epochs, gaussian, g)
+    fit(net, net.parameters(), X, epochs, gaussian, g)
 
 
 def run(name, train, X_train, X_test, hidden, width, pca_mse):
@@ -128,43 +113,19 @@ def main(argv=None):
         ((pca.inverse_transform(pca.transform(X_test.numpy())) - X_test.numpy()) ** 2).mean()
     )
     pre = max(1, epochs // 5)
+    trainings = {
+        f"end to end, {epochs} epochs": lambda n, g: end_to_end(n, X_train, epochs, g),
+        f"layer-wise {pre} epochs per layer + {epochs - pre} fine-tuning": (
+            lambda n, g: layerwise(n, X_train, pre, epochs - pre, g)
+        ),
+        f"layer-wise {pre} epochs per layer + {epochs} fine-tuning": (
+            lambda n, g: layerwise(n, X_train, pre, epochs, g)
+        ),
+        f"end to end, {epochs + pre} epochs": lambda n, g: end_to_end(n, X_train, epochs + pre, g),
+    }
     rows = [
-        run(
-            f"end to end, {epochs} epochs",
-            lambda n, g: end_to_end(n, X_train, epochs, g),
-            X_train,
-            X_test,
-            hidden,
-            width,
-            pca_mse,
-        ),
-        run(
-            f"layer-wise {pre} epochs per layer + {epochs - pre} fine-tuning",
-            lambda n, g: layerwise(n, X_train, pre, epochs - pre, g),
-            X_train,
-            X_test,
-            hidden,
-            width,
-            pca_mse,
-        ),
-        run(
-            f"layer-wise {pre} epochs per layer + {epochs} fine-tuning",
-            lambda n, g: layerwise(n, X_train, pre, epochs, g),
-            X_train,
-            X_test,
-            hidden,
-            width,
-            pca_mse,
-        ),
-        run(
-            f"end to end, {epochs + pre} epochs",
-            lambda n, g: end_to_end(n, X_train, epochs + pre, g),
-            X_train,
-            X_test,
-            hidden,
-            width,
-            pca_mse,
-        ),
+        run(name, train, X_train, X_test, hidden, width, pca_mse)
+        for name, train in trainings.items()
     ]
     text = "\n\n".join(
         [
