@@ -18,7 +18,6 @@ busy 2-core machine). Smoke run: ``python benchmarks/bench_default_choices.py --
 from __future__ import annotations
 
 import json
-import math
 import time
 
 import numpy as np
@@ -29,6 +28,7 @@ from sklearn.decomposition import PCA
 from torch.nn import functional as F
 
 from sk_dae._network import build_autoencoder, init_output_bias
+from sk_dae._training import CosineSchedule
 
 #: name -> hidden widths, schedule ("const", "cosine" or "plateau"), step size, whether
 #: the output layer's bias starts at the data's mean.
@@ -57,10 +57,7 @@ def load(quick):
 def schedulers(optimizer, kind, total_steps):
     """(a per-step scheduler, a per-epoch plateau scheduler), either may be None."""
     if kind == "cosine":
-        step = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, total_steps) / total_steps))
-        )
-        return step, None
+        return CosineSchedule(optimizer, total_steps), None
     if kind == "plateau":
         plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=0.2, patience=2, threshold=1e-3
