@@ -44,8 +44,6 @@ DEFAULT_AUTOENCODER_PARAMS = {
     "learning_rate": "cosine",  # the estimator's default, which the MNIST tables used
 }
 
-_INTERRUPTED = "Training was interrupted"
-
 
 class DeepClustering(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
@@ -168,6 +166,11 @@ class DeepClustering(
 
     loss_curve_ : list of float
         The mean fine-tuning loss between two refreshes.
+
+    interrupted_ : bool
+        Whether the last :meth:`fit` was ended by a ``KeyboardInterrupt`` (Ctrl-C) in
+        pretraining (``autoencoder_.interrupted_``) or in fine-tuning; the model then
+        keeps the weights and centres it reached, and is usable.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -320,19 +323,20 @@ class DeepClustering(
         snapshot = self.__dict__.copy()
         try:
             with _threads.limit(self.n_threads):
-                interrupted, result = self._fit(X)
+                result = self._fit(X)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
-        self._warn_if_unfinished(interrupted, result)
+        self._warn_if_unfinished(result)
         return self
 
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         self._check_fit_params(X)
         shuffle_seed, cluster_seed = _seeds(self.random_state)
-        autoencoder, interrupted = self._pretrained_autoencoder(X)
+        autoencoder = self._pretrained_autoencoder(X)
+        interrupted = not self.prefit and autoencoder.interrupted_
         codes = autoencoder.transform(X)
         centers, initial_labels = self._initial_centers(codes, cluster_seed)
         # A copy: a new module object, so that no cache of the pretrained network's
@@ -353,7 +357,8 @@ class DeepClustering(
         self.label_changes_ = [] if result is None else result.label_changes
         self.loss_curve_ = [] if result is None else result.loss_curve
         self.labels_ = self._assign(X)
-        return interrupted or (result is not None and result.interrupted), result
+        self.interrupted_ = interrupted or (result is not None and result.interrupted)
+        return result
 
     def _check_fit_params(self, X):
         n_samples = X.shape[0]
@@ -378,27 +383,16 @@ class DeepClustering(
             _require_umap()
 
     def _pretrained_autoencoder(self, X):
-        """The pretrained autoencoder (a new object) and whether its training was
-        interrupted (it then keeps the weights it reached)."""
+        """The pretrained autoencoder, a new object; its ``interrupted_`` tells whether
+        a Ctrl-C ended its training (it then keeps the weights it reached)."""
         if self.prefit:
-            return copy.deepcopy(self.autoencoder), False
+            return copy.deepcopy(self.autoencoder)
         autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
         if self.device is not None:
             autoencoder.set_params(device=self.device)
         if self.verbose:
             autoencoder.set_params(verbose=self.verbose)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            autoencoder.fit(X)
-        interrupted = False
-        for warning in caught:
-            if str(warning.message).startswith(_INTERRUPTED):
-                interrupted = True
-            else:  # the pretraining's other warnings go on to the caller's filters
-                warnings.warn_explicit(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
-        return autoencoder, interrupted
+        return autoencoder.fit(X)
 
     def _initial_centers(self, codes, seed):
         """The initial centres in the code space and the initial labels."""
@@ -478,8 +472,8 @@ class DeepClustering(
             flush=True,
         )
 
-    def _warn_if_unfinished(self, interrupted, result):
-        if interrupted:
+    def _warn_if_unfinished(self, result):
+        if self.interrupted_:
             where = "pretraining" if result is None else f"fine-tuning epoch {self.n_iter_}"
             warnings.warn(
                 f"Fitting was interrupted in {where}; the model keeps the weights and "

@@ -283,6 +283,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     t_ : int
         Number of training samples seen, over all epochs.
 
+    interrupted_ : bool
+        Whether the last call to :meth:`fit` or :meth:`partial_fit` was ended by a
+        ``KeyboardInterrupt`` (Ctrl-C) after at least one optimizer step; the model then
+        keeps the weights it reached (see the warning it emits) and is usable.
+
     See Also
     --------
     sklearn.decomposition.PCA : The linear counterpart; exact, fast and without
@@ -748,6 +753,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
         self.best_loss_ = min(self.loss_curve_, default=math.inf)
+        self.interrupted_ = bool(result.interrupted)
         if run.X_val is not None:
             previous = getattr(self, "validation_scores_", None) if continuing else None
             self.validation_scores_ = list(previous or []) + result.validation_scores

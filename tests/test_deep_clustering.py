@@ -271,6 +271,7 @@ def test_ctrl_c_in_fine_tuning_keeps_a_usable_model(pretrained, data):
     with interrupt_at_step(steps_per_epoch + 3), pytest.warns(UserWarning, match="interrupted"):
         model = from_pretrained(pretrained, tol=0.0).fit(X)
     assert model.n_iter_ == 2  # one epoch and 2 steps of the second
+    assert model.interrupted_ is True and model.autoencoder_.interrupted_ is False
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     assert np.isfinite(model.predict_proba(X)).all()
 
@@ -278,11 +279,18 @@ def test_ctrl_c_in_fine_tuning_keeps_a_usable_model(pretrained, data):
 def test_ctrl_c_in_pretraining_keeps_a_usable_model(data):
     X = data[0][:300]
     model = DeepClustering(10, autoencoder=small_autoencoder(max_iter=5), random_state=0)
-    with interrupt_at_step(4), pytest.warns(UserWarning, match="interrupted in pretraining"):
+    with interrupt_at_step(4), pytest.warns(UserWarning) as record:
         model.fit(X)
+    # The autoencoder's own warning (how far pretraining got) passes through, then ours.
+    messages = [str(w.message) for w in record]
+    assert any(m.startswith("Training was interrupted after 0 complete") for m in messages)
+    assert any("interrupted in pretraining" in m for m in messages)
+    assert model.interrupted_ is True and model.autoencoder_.interrupted_ is True
     assert model.n_iter_ == 0 and model.label_changes_ == []
     np.testing.assert_array_equal(model.labels_, model.initial_labels_)
     np.testing.assert_array_equal(model.predict(X), model.labels_)
+    model.set_params(max_iter=1).fit(X)  # a fit to the end clears it
+    assert model.interrupted_ is False and model.autoencoder_.interrupted_ is False
 
 
 def test_ctrl_c_before_any_step_leaves_the_model_as_it_was(pretrained, data):

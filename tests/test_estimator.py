@@ -11,7 +11,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import fit_quiet, short_training, small
+from conftest import fit_quiet, interrupt_at_step, short_training, small
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -619,3 +619,15 @@ def test_float64_transform_follows_the_network_trained_in_place(X):
     after = dae.transform(X)
     assert not np.allclose(after, before)
     np.testing.assert_allclose(after, dae.transform(X.astype(np.float32)), atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_interrupted_tells_whether_the_last_call_was_ended_by_ctrl_c(X, method):
+    dae = small(max_iter=3)  # 600 rows, 64 a batch: 10 steps an epoch
+    with interrupt_at_step(4), pytest.warns(UserWarning, match="interrupted"):
+        getattr(dae, method)(X)
+    assert dae.interrupted_ is True
+    with short_training():
+        getattr(dae, method)(X)
+    assert dae.interrupted_ is False
+    assert pickle.loads(pickle.dumps(dae)).interrupted_ is False
