@@ -1,4 +1,4 @@
-"""Persistence of a DenoisingAutoencoder: pickling, the safe file format, version checks.
+"""Persistence of sk_dae's estimators: pickling, the safe file format, version checks.
 
 Pickle (``__getstate__``/``__setstate__`` delegate to :func:`portable_state` and
 :func:`live_state`) and :func:`save`/:func:`load` share one portable form of the fitted
@@ -21,7 +21,8 @@ A standard safetensors file, readable by any safetensors reader:
 * the header's ``__metadata__`` (string to string):
 
   ``format``
-      ``"sk_dae.DenoisingAutoencoder"``;
+      ``"sk_dae.<class>"``: ``"sk_dae.DenoisingAutoencoder"`` or ``"sk_dae.DeepClustering"``
+      (a file is loaded by the class that saved it, or a subclass);
   ``format_version``
       ``"1"``, raised whenever older readers could misread a new file;
   ``sk_dae_version``, ``sklearn_version``
@@ -29,8 +30,11 @@ A standard safetensors file, readable by any safetensors reader:
   ``estimator``
       JSON with ``params`` (``get_params(deep=False)``), ``attributes`` (the fitted
       attributes: ``loss_curve_``, ``n_iter_``, ``data_min_``, ``feature_names_in_``, ...)
-      and ``module_spec`` (the constructor arguments of the network, or null when the
-      estimator is not fitted);
+      ``module_spec`` (the constructor arguments of the network, or null when the
+      estimator is not fitted or has no network of its own) and, for an estimator that
+      holds others (``DeepClustering``'s ``autoencoder`` and ``autoencoder_``),
+      ``components``: the document of each by name, whose network tensors are named
+      ``<component>/<state_dict name>`` (``autoencoder_/encoder.0.weight``);
   ``sha256``
       SHA-256 over the other metadata entries and every tensor's name, dtype, shape and
       bytes.
@@ -39,6 +43,10 @@ The JSON is written by :mod:`sk_dae._jsoncodec`: what JSON lacks (tuples, non-fi
 floats, arrays, ``RandomState``) as tagged objects that decode to plain data only. Tensors
 other than the network's (the optimizer's moments, the noise generator's state) are stored
 as tensors named ``sk_dae:<path>`` and referenced from the JSON.
+
+Components are saved and loaded by the same functions as a whole estimator; only the
+classes the loading estimator names for its components can be built, and the file says
+nothing about which code to run.
 
 The checksum detects corruption and edits made without recomputing it; it is not a
 signature, so it cannot tell who wrote a file. What makes loading safe is that nothing in
@@ -68,6 +76,9 @@ from ._version import __version__
 
 FORMAT = "sk_dae.DenoisingAutoencoder"
 FORMAT_VERSION = 1
+_FORMAT_PREFIX = "sk_dae."
+# Separates a component's name from the names of its network's tensors.
+_COMPONENT_SEPARATOR = "/"
 
 # Entries of the portable state that the file keeps outside the JSON attributes.
 _FILE_KEYS = ("_module_spec", "_module_state", "_sk_dae_version", "_sklearn_version")
@@ -76,9 +87,10 @@ _FILE_KEYS = ("_module_spec", "_module_state", "_sk_dae_version", "_sklearn_vers
 class InconsistentVersionWarning(UserWarning):
     """A pickled model is loaded by a version of sk_dae other than the one that saved it.
 
-    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load`, a model
-    saved by another version of sk_dae. The model may load and still give different or
-    invalid results; refit it, or use the version that saved it.
+    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load` or
+    :meth:`DeepClustering.load`, a model saved by another version of sk_dae. The model
+    may load and still give different or invalid results; refit it, or use the version
+    that saved it.
 
     Parameters
     ----------
@@ -86,6 +98,8 @@ class InconsistentVersionWarning(UserWarning):
         The sk_dae version that saved the model.
     current_version : str
         The sk_dae version loading it.
+    estimator : str, default="DenoisingAutoencoder"
+        The class of the model.
 
     Examples
     --------
@@ -101,13 +115,14 @@ class InconsistentVersionWarning(UserWarning):
     2
     """
 
-    def __init__(self, *, original_version, current_version):
+    def __init__(self, *, original_version, current_version, estimator="DenoisingAutoencoder"):
         self.original_version = original_version
         self.current_version = current_version
+        self.estimator = estimator
 
     def __str__(self):
         return (
-            f"This DenoisingAutoencoder was saved with sk_dae {self.original_version} and is "
+            f"This {self.estimator} was saved with sk_dae {self.original_version} and is "
             f"loaded with sk_dae {self.current_version}. This might lead to breaking code or "
             "invalid results. Use at your own risk."
         )
@@ -146,20 +161,21 @@ def portable_state(state):
     return state
 
 
-def live_state(state, *, stacklevel=2):
+def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
     """The inverse of :func:`portable_state`: the network, optimizer and generator rebuilt
     on :func:`loadable_device`.
 
     Warns with :class:`InconsistentVersionWarning` when another sk_dae version saved the
-    state; ``stacklevel`` is that of the caller, as for :func:`warnings.warn`.
+    state of an ``estimator`` (the class name); ``stacklevel`` is that of the caller, as
+    for :func:`warnings.warn`.
     """
     state = dict(state)
     saved_version = state.pop("_sk_dae_version", "pre-0.1")
     if saved_version != __version__:
-        warnings.warn(
-            InconsistentVersionWarning(original_version=saved_version, current_version=__version__),
-            stacklevel=stacklevel + 1,
+        warning = InconsistentVersionWarning(
+            original_version=saved_version, current_version=__version__, estimator=estimator
         )
+        warnings.warn(warning, stacklevel=stacklevel + 1)
     spec = state.pop("_module_spec", None)
     module_state = state.pop("_module_state", None)
     optimizer_state = state.pop("_optimizer_state", None)
@@ -204,33 +220,31 @@ def loadable_device(device):
 # -------------------------------------------------------------------- the safe file
 
 
-def save(estimator, path):
+def format_of(cls):
+    """The ``format`` entry of a file of ``cls``: ``"sk_dae.<class>"`` of the first sk_dae
+    class of its method resolution order, so that a subclass reads its parent's files."""
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] == "sk_dae":
+            return _FORMAT_PREFIX + klass.__name__
+    return _FORMAT_PREFIX + cls.__name__
+
+
+def save(estimator, path, *, components=None):
     """Write ``estimator`` to ``path`` (see the module docstring for the layout).
+
+    ``components`` maps the names of parameters or attributes that hold other estimators
+    to their classes (e.g. ``{"autoencoder_": DenoisingAutoencoder}``); each one that
+    holds an instance of its class is saved as a whole estimator inside the file.
 
     The file is written to a temporary name beside ``path`` and renamed into place, so an
     interrupted save never leaves a truncated file behind or clobbers an older one.
     """
     from safetensors.torch import save as serialize
 
-    state = estimator.__getstate__()
-    tensors = {
-        name: tensor.detach().cpu().contiguous()
-        for name, tensor in (state.get("_module_state") or {}).items()
-    }
-    encode = Encoder(tensors)
-    params = estimator.get_params(deep=False)
-    attributes = {
-        name: value
-        for name, value in state.items()
-        if name not in params and name not in _FILE_KEYS
-    }
-    document = {
-        "params": {name: encode(value, name) for name, value in params.items()},
-        "attributes": {name: encode(value, name) for name, value in attributes.items()},
-        "module_spec": encode(state.get("_module_spec"), "module_spec"),
-    }
+    tensors = {}
+    document = _document(estimator, tensors, components or {}, prefix="")
     metadata = {
-        "format": FORMAT,
+        "format": format_of(type(estimator)),
         "format_version": str(FORMAT_VERSION),
         "sk_dae_version": __version__,
         "sklearn_version": sklearn.__version__,
@@ -238,6 +252,41 @@ def save(estimator, path):
     }
     metadata["sha256"] = _checksum(metadata, tensors)
     _write_atomically(Path(path), serialize(tensors, metadata=metadata))
+
+
+def _document(estimator, tensors, components, *, prefix):
+    """The JSON document of ``estimator``, its tensors added to ``tensors`` under names
+    starting with ``prefix`` (empty for the saved estimator, ``<name>/`` for a
+    component)."""
+    state = estimator.__getstate__()
+    for name, tensor in (state.get("_module_state") or {}).items():
+        tensors[prefix + name] = tensor.detach().cpu().contiguous()
+    encode = Encoder(tensors)
+    params = estimator.get_params(deep=False)
+    nested = {
+        name: _document(value, tensors, {}, prefix=prefix + name + _COMPONENT_SEPARATOR)
+        for name, value in {**state, **params}.items()
+        if name in components and isinstance(value, components[name])
+    }
+    for name, value in nested.items():
+        value["format"] = format_of(components[name])
+    attributes = {
+        name: value
+        for name, value in state.items()
+        if name not in params and name not in _FILE_KEYS and name not in nested
+    }
+    document = {
+        "params": {
+            name: encode(value, prefix + name)
+            for name, value in params.items()
+            if name not in nested
+        },
+        "attributes": {name: encode(value, prefix + name) for name, value in attributes.items()},
+        "module_spec": encode(state.get("_module_spec"), prefix + "module_spec"),
+    }
+    if nested:
+        document["components"] = nested
+    return document
 
 
 def _write_atomically(path, payload):
@@ -266,34 +315,77 @@ def _umask():
     return mask
 
 
-def load(path, cls):
+def load(path, cls, *, components=None):
     """Read an estimator of class ``cls`` written by :func:`save`.
+
+    ``components`` maps the names of the parameters or attributes that may hold other
+    estimators to their classes, as for :func:`save`: only those classes are built.
 
     Raises ``ValueError`` for a file that is not such a model, is truncated, fails its
     checksum, or was written in a format this version cannot read.
     """
     path = Path(path)
     metadata, tensors = _read(path)
-    _check_metadata(path, metadata, tensors)
+    _check_metadata(path, metadata, tensors, cls)
     try:
         document = json.loads(metadata["estimator"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} has malformed sk_dae metadata: {exc!r}") from None
+    version = metadata.get("sk_dae_version", "unknown")
+    return _from_document(path, document, cls, tensors, components or {}, "", version)
+
+
+def _from_document(path, document, cls, tensors, components, prefix, version):
+    """The estimator of class ``cls`` that ``document`` describes, its components built
+    first (they are parameters or attributes of it)."""
+    try:
         decode = Decoder(tensors)
         params = {name: decode(value) for name, value in document["params"].items()}
         attributes = {name: decode(value) for name, value in document["attributes"].items()}
         spec = decode(document["module_spec"])
+        nested = dict(document.get("components", {}))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{str(path)!r} has malformed sk_dae metadata: {exc!r}") from None
-    module_tensors = {k: v for k, v in tensors.items() if not k.startswith(TENSOR_PREFIX)}
+    known = cls().get_params(deep=False)
+    for name, sub_document in nested.items():
+        component = _component_class(path, cls, components, name, sub_document)
+        sub_prefix = prefix + name + _COMPONENT_SEPARATOR
+        # The file's version is reported once, by the estimator saved.
+        value = _from_document(path, sub_document, component, tensors, {}, sub_prefix, __version__)
+        (params if name in known else attributes)[name] = value
+    module_tensors = {
+        name[len(prefix) :]: tensor
+        for name, tensor in tensors.items()
+        if name.startswith(prefix)
+        and not name.startswith(TENSOR_PREFIX)
+        and _COMPONENT_SEPARATOR not in name[len(prefix) :]
+    }
     state = _portable_state_from_file(cls, path, params, attributes, spec, module_tensors)
-    state["_sk_dae_version"] = metadata.get("sk_dae_version", "unknown")
+    state["_sk_dae_version"] = version
     estimator = cls.__new__(cls)
     try:
-        estimator.__dict__.update(live_state(state, stacklevel=3))
+        estimator.__dict__.update(live_state(state, stacklevel=4, estimator=cls.__name__))
     except (RuntimeError, TypeError, KeyError, ValueError, IndexError) as exc:
         raise ValueError(
             f"{str(path)!r} holds weights that do not fit its network description: {exc}"
         ) from None
     return estimator
+
+
+def _component_class(path, cls, components, name, document):
+    """The class of the component ``name`` of ``cls``, as ``cls`` (not the file) says."""
+    if name not in components:
+        raise ValueError(
+            f"{str(path)!r} holds a component {name!r} that {cls.__name__} does not have."
+        )
+    component = components[name]
+    found = document.get("format") if isinstance(document, dict) else None
+    if found != format_of(component):
+        raise ValueError(
+            f"{str(path)!r} holds a component {name!r} of format {found!r}; "
+            f"{cls.__name__} expects {format_of(component)!r}."
+        )
+    return component
 
 
 def _read(path):
@@ -313,12 +405,18 @@ def _read(path):
     return metadata, tensors
 
 
-def _check_metadata(path, metadata, tensors):
-    if metadata.get("format") != FORMAT:
+def _check_metadata(path, metadata, tensors, cls):
+    expected, found = format_of(cls), metadata.get("format")
+    if isinstance(found, str) and found.startswith(_FORMAT_PREFIX) and found != expected:
+        other = found[len(_FORMAT_PREFIX) :]
+        raise ValueError(
+            f"{str(path)!r} holds a model of class {other!r}, not a {cls.__name__}; load it "
+            f"with {other}.load."
+        )
+    if found != expected:
         raise ValueError(
             f"{str(path)!r} is a safetensors file but not an sk_dae model saved with "
-            "DenoisingAutoencoder.save (its metadata has no "
-            f"format={FORMAT!r} entry)."
+            f"{cls.__name__}.save (its metadata has no format={expected!r} entry)."
         )
     version = metadata.get("format_version", "")
     if version != str(FORMAT_VERSION):

@@ -29,7 +29,15 @@ MAY_IMPORT = {
     "datasets": set(),
     "clustering": {"_deep_clustering", "_estimator", "_presets"},
     "_dec": {"_data", "_training"},
-    "_deep_clustering": {"_data", "_dec", "_estimator", "_presets", "_threads", "clustering"},
+    "_deep_clustering": {
+        "_data",
+        "_dec",
+        "_estimator",
+        "_persistence",
+        "_presets",
+        "_threads",
+        "clustering",
+    },
     "_outliers": {"_data", "_estimator"},
     "_imputer": {"_estimator"},
     "_compare": {

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import fit_quiet, tiny
+from conftest import fit_quiet, interrupt_at_step, tiny
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 from sklearn.exceptions import NotFittedError
 
 import sk_dae
-from sk_dae import DenoisingAutoencoder, InconsistentVersionWarning, _persistence
+from sk_dae import DeepClustering, DenoisingAutoencoder, InconsistentVersionWarning, _persistence
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -112,6 +112,7 @@ def _assert_same_model(a, b, X):
         "n_features_in_",
         "validation_scores_",
         "best_validation_score_",
+        "interrupted_",
     ):
         assert getattr(a, name) == getattr(b, name), name
     for key, tensor in a.module_.state_dict().items():
@@ -529,3 +530,191 @@ def test_pickle_from_this_version_is_silent(X, fitted):
         warnings.simplefilter("error")
         loaded = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(loaded.transform(X), fitted.transform(X))
+
+
+# ---------------------------------------------------------------- DeepClustering
+
+
+def _fit_clustering(X, **params):
+    """A tiny DeepClustering: a (12,)-3 autoencoder pretrained 3 epochs, 2 passes of IDEC."""
+    params = {"autoencoder": tiny(max_iter=3), "max_iter": 2, "random_state": 0, **params}
+    return DeepClustering(4, **params).fit(X)
+
+
+@pytest.fixture(scope="module")
+def clustering(X):
+    return _fit_clustering(X)
+
+
+@pytest.fixture
+def saved_clustering(clustering, tmp_path):
+    path = tmp_path / "clustering.safetensors"
+    clustering.save(path)
+    return path
+
+
+def _assert_same_clustering(a, b, X):
+    params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
+    autoencoders = params_a.pop("autoencoder"), params_b.pop("autoencoder")
+    np.testing.assert_array_equal(params_a.pop("init"), params_b.pop("init"))
+    assert params_a == params_b
+    if autoencoders[0] is None:
+        assert autoencoders[1] is None
+    else:
+        assert autoencoders[0].get_params() == autoencoders[1].get_params()
+    for name in ("cluster_centers_", "labels_", "initial_labels_"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("n_iter_", "label_changes_", "loss_curve_", "interrupted_", "n_features_in_"):
+        assert getattr(a, name) == getattr(b, name), name
+    for method in ("predict", "transform", "predict_proba"):
+        np.testing.assert_array_equal(getattr(a, method)(X), getattr(b, method)(X), method)
+    _assert_same_model(a.autoencoder_, b.autoencoder_, X)
+
+
+def test_clustering_round_trips(X, clustering, saved_clustering):
+    loaded = DeepClustering.load(saved_clustering)
+    assert type(loaded) is DeepClustering
+    assert type(loaded.autoencoder_) is DenoisingAutoencoder
+    assert loaded.autoencoder_ is not loaded.autoencoder
+    _assert_same_clustering(clustering, loaded, X)
+    # The pretraining's hyperparameters stay an unfitted autoencoder, as given.
+    assert not hasattr(loaded.autoencoder, "module_")
+
+
+def test_clustering_file_holds_the_autoencoder_as_a_component(clustering, saved_clustering):
+    metadata, tensors = _read(saved_clustering)
+    assert metadata["format"] == "sk_dae.DeepClustering"
+    document = json.loads(metadata["estimator"])
+    assert set(document["components"]) == {"autoencoder", "autoencoder_"}
+    assert document["components"]["autoencoder_"]["format"] == "sk_dae.DenoisingAutoencoder"
+    assert document["module_spec"] is None
+    network = {k for k in tensors if not k.startswith("sk_dae:")}
+    assert network == {f"autoencoder_/{k}" for k in clustering.autoencoder_.module_.state_dict()}
+
+
+def test_prefit_autoencoder_and_other_parameters_round_trip(X, tmp_path):
+    pretrained = fit_quiet(tiny(max_iter=2), X)
+    model = _fit_clustering(
+        X, autoencoder=pretrained, prefit=True, method="dec", init=np.zeros((4, 3)), max_iter=1
+    )
+    model.save(tmp_path / "m.safetensors")
+    loaded = DeepClustering.load(tmp_path / "m.safetensors")
+    _assert_same_clustering(model, loaded, X)
+    _assert_same_model(model.autoencoder, loaded.autoencoder, X)
+
+
+def test_interrupted_clustering_round_trips(X, tmp_path):
+    with interrupt_at_step(4), pytest.warns(UserWarning, match="interrupted"):
+        model = _fit_clustering(X, autoencoder=tiny(max_iter=3, batch_size=100))
+    assert model.interrupted_
+    model.save(tmp_path / "m.safetensors")
+    _assert_same_clustering(model, DeepClustering.load(tmp_path / "m.safetensors"), X)
+
+
+def test_unfitted_clustering_round_trips(X, tmp_path):
+    for model in (DeepClustering(3, method="dec"), DeepClustering(3, autoencoder=tiny())):
+        model.save(tmp_path / "m.safetensors")
+        loaded = DeepClustering.load(tmp_path / "m.safetensors")
+        assert repr(loaded) == repr(model)
+        with pytest.raises(NotFittedError):
+            loaded.predict(X)
+
+
+def test_a_file_of_the_other_class_is_refused(saved, saved_clustering):
+    with pytest.raises(
+        ValueError,
+        match="class 'DenoisingAutoencoder', not a DeepClustering; "
+        "load it with DenoisingAutoencoder.load",
+    ):
+        DeepClustering.load(saved)
+    with pytest.raises(
+        ValueError,
+        match="class 'DeepClustering', not a DenoisingAutoencoder; "
+        "load it with DeepClustering.load",
+    ):
+        DenoisingAutoencoder.load(saved_clustering)
+
+
+def test_clustering_from_another_version_warns_once(X, clustering, saved_clustering):
+    metadata, tensors = _read(saved_clustering)
+    metadata["sk_dae_version"] = "0.0.1"
+    _rewrite(saved_clustering, metadata, tensors)
+    with pytest.warns(InconsistentVersionWarning) as record:
+        loaded = DeepClustering.load(saved_clustering)
+    assert len(record) == 1 and "This DeepClustering was saved" in str(record[0].message)
+    assert record[0].filename == __file__
+    np.testing.assert_array_equal(loaded.predict(X), clustering.predict(X))
+
+
+def test_gpu_fitted_clustering_loads_on_a_cpu_only_machine(X, clustering, tmp_path, monkeypatch):
+    gpu_model = pickle.loads(pickle.dumps(clustering))
+    gpu_model.autoencoder_.device_ = torch.device("cuda:0")
+    gpu_model.set_params(device="cuda")
+    gpu_model.save(tmp_path / "gpu.safetensors")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = DeepClustering.load(tmp_path / "gpu.safetensors")
+    assert loaded.autoencoder_.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clustering.predict_proba(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_really_gpu_fitted_clustering_loads_on_cpu(X, tmp_path, monkeypatch):
+    model = _fit_clustering(X, device="cuda")
+    model.save(tmp_path / "gpu.safetensors")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = DeepClustering.load(tmp_path / "gpu.safetensors")
+    assert loaded.autoencoder_.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.transform(X), model.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def _refuse(path, what):
+    with pytest.raises(ValueError, match=what) as info:
+        DeepClustering.load(path)
+    assert repr(str(path)) in str(info.value) and info.value.__cause__ is None
+
+
+CRAFTED_CLUSTERING = {
+    "unknown-component": (
+        lambda d: d["components"].update(evil=d["components"]["autoencoder_"]),
+        r"holds a component 'evil' that DeepClustering does not have",
+    ),
+    "component-of-another-format": (
+        lambda d: d["components"]["autoencoder_"].update(format="sk_dae.DeepClustering"),
+        r"holds a component 'autoencoder_' of format 'sk_dae.DeepClustering'",
+    ),
+    "component-not-a-document": (
+        lambda d: d["components"].update(autoencoder_=[1]),
+        r"holds a component 'autoencoder_' of format None",
+    ),
+    "component-bad-parameter": (
+        lambda d: d["components"]["autoencoder_"]["params"].update(n_components=0),
+        r"holds an invalid parameter: The 'n_components' parameter",
+    ),
+    "component-huge-network": (
+        lambda d: d["components"]["autoencoder_"]["module_spec"].update(n_features=10**12),
+        r"describes a network of widths \[1000000000000, 12, 3\]",
+    ),
+    "components-not-an-object": (
+        lambda d: d.update(components=3),
+        r"has malformed sk_dae metadata",
+    ),
+    "invalid-parameter": (
+        lambda d: d["params"].update(method="kmeans"),
+        r"holds an invalid parameter: The 'method' parameter",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED_CLUSTERING))
+def test_crafted_clustering_files_are_refused(saved_clustering, name):
+    edit, what = CRAFTED_CLUSTERING[name]
+    _edit_document(saved_clustering, edit)
+    _refuse(saved_clustering, what)
+
+
+def test_edited_clustering_weights_fail_the_checksum(saved_clustering):
+    metadata, tensors = _read(saved_clustering)
+    tensors["autoencoder_/encoder.0.weight"][0, 0] += 1
+    _rewrite(saved_clustering, metadata, tensors, fix_checksum=False)
+    _refuse(saved_clustering, CHECKSUM)
