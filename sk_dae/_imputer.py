@@ -14,6 +14,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.impute._base import _BaseImputer
+from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -84,9 +85,24 @@ class DAEImputer(_BaseImputer):
         called are returned in results when `transform` is called. The imputed value is
         always `0`.
 
+    sample_posterior : bool, default=False
+        If True, :meth:`transform` draws one plausible imputation instead of the single
+        best fill: every row is corrupted by the autoencoder's training noise (with the
+        default masking noise, another 20% of its observed entries hidden) and its holes
+        are filled with the reconstruction of that corrupted row, as MIDAS draws its
+        imputations (Lall and Robinson, 2022). Successive calls draw anew, from
+        ``random_state_``; imputers fitted with different ``random_state`` also differ
+        in their networks. The spread of the draws is the reconstruction's sensitivity
+        to the noise, not a calibrated posterior; an autoencoder trained with
+        ``noise=None`` draws the deterministic fill every time. For multiple
+        imputation, fit (or transform) several times and analyse each completed data
+        set.
+
     random_state : int, RandomState instance or None, default=None
-        Seed of the autoencoder (weights, noise, shuffling), set on ``autoencoder_``.
-        None keeps the autoencoder's own ``random_state``.
+        Seed of the autoencoder (weights, noise, shuffling), set on ``autoencoder_``,
+        and of the draws of ``sample_posterior``. None keeps the autoencoder's own
+        ``random_state`` and draws from fresh OS entropy (numpy's global generator is
+        left alone).
 
     n_threads : int or None, default=None
         CPU threads torch may use, set on ``autoencoder_``. None keeps the autoencoder's
@@ -99,6 +115,10 @@ class DAEImputer(_BaseImputer):
 
     mean_ : ndarray of shape (`n_features_in_`,)
         Mean of every feature's observed training entries (0 for an empty feature).
+
+    random_state_ : RandomState instance
+        The generator of the draws of ``sample_posterior``, made in :meth:`fit` from
+        ``random_state``.
 
     scale_ : ndarray of shape (`n_features_in_`,)
         Standard deviation of every feature's observed training entries (1 where it is
@@ -148,6 +168,7 @@ class DAEImputer(_BaseImputer):
     _parameter_constraints: dict = {
         **_BaseImputer._parameter_constraints,
         "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
+        "sample_posterior": ["boolean"],
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
@@ -159,6 +180,7 @@ class DAEImputer(_BaseImputer):
         autoencoder=None,
         add_indicator=False,
         keep_empty_features=False,
+        sample_posterior=False,
         random_state=None,
         n_threads=None,
     ):
@@ -168,6 +190,7 @@ class DAEImputer(_BaseImputer):
             keep_empty_features=keep_empty_features,
         )
         self.autoencoder = autoencoder
+        self.sample_posterior = sample_posterior
         self.random_state = random_state
         self.n_threads = n_threads
 
@@ -212,6 +235,7 @@ class DAEImputer(_BaseImputer):
         autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
         autoencoder.fit(self._standardize(X)[:, valid])
         self.autoencoder_ = autoencoder
+        self.random_state_ = _draw_generator(self.random_state)
         self._valid_mask = valid
         self._fit_indicator(mask)
         return self
@@ -242,8 +266,11 @@ class DAEImputer(_BaseImputer):
         if rows.size:
             X[mask] = np.nan
             block = X[np.ix_(rows, np.flatnonzero(valid))]
-            standardized = (block - self.mean_[valid]) / self.scale_[valid]
-            filled = self.autoencoder_.reconstruct(standardized.astype(X.dtype, copy=False))
+            standardized = ((block - self.mean_[valid]) / self.scale_[valid]).astype(X.dtype)
+            if self.sample_posterior:
+                seed = self.random_state_.randint(np.iinfo(np.int32).max)
+                standardized = self.autoencoder_.corrupt(standardized, random_state=seed)
+            filled = self.autoencoder_.reconstruct(standardized)
             filled = filled * self.scale_[valid] + self.mean_[valid]
             X[np.ix_(rows, np.flatnonzero(valid))] = np.where(np.isnan(block), filled, block)
         if self.keep_empty_features:
@@ -271,3 +298,12 @@ class DAEImputer(_BaseImputer):
         input_features = _check_feature_names_in(self, input_features)
         names = input_features if self.keep_empty_features else input_features[self._valid_mask]
         return self._concatenate_indicator_feature_names_out(names, input_features)
+
+
+def _draw_generator(random_state):
+    """numpy's ``RandomState`` for ``random_state``; for None, one seeded from OS
+    entropy rather than numpy's global generator, so that drawing changes no global
+    state."""
+    if random_state is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(4))
+    return check_random_state(random_state)
