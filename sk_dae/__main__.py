@@ -1,5 +1,9 @@
 """Command line: ``python -m sk_dae compare ...``, also installed as ``sk-dae``.
 
+``sk-dae cluster`` runs the deep clustering report of :mod:`sk_dae._cluster_report`
+(KMeans on pixels, PCA and pretrained codes, DEC, IDEC, the UMAP start) and writes it as
+markdown and JSON to ``--output``.
+
 ``sk-dae compare`` fits a DenoisingAutoencoder and a PCA per latent width, prints a
 markdown table of reconstruction, denoising, clustering and linear-probe scores on the
 test split, and writes it as CSV, JSON and markdown with figures to ``--output``. It runs
@@ -15,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ._cluster_report import cluster_report, write_cluster_results
 from ._compare import EMBEDDING_METHODS, EVAL_NOISE, compare
 from ._noise import NOISE_KINDS
 from ._presets import PRESETS
@@ -38,6 +45,21 @@ Presets (any option given explicitly overrides them):
   mnist-cluster  all 70,000 MNIST digits (--fit-on all), width 10, a (500, 500, 2000)
                  encoder, masking noise 0.2, 20 epochs, then KMeans on the codes and on
                  normalized, standardized and UMAP-embedded codes (about 13 minutes)
+"""
+
+CLUSTER_DESCRIPTION = """\
+Deep clustering, step by step: on every seed, cluster all the rows (train and test
+splits together; the labels only score) with KMeans on the raw features, on PCA codes
+and on the codes of a pretrained autoencoder (DeepClustering's default one, or as the
+options say), then DeepClustering's fine-tuning (IDEC, its default, and DEC) and the
+manifold start (UMAP on the codes, then KMeans, and IDEC from there; needs umap-learn).
+Every row is scored by NMI, ARI and accuracy (best matching of clusters to classes) on
+all rows and on the test split's rows, with its fit time (pretraining included for the
+autoencoder rows). Writes results.md and results.json to --output.
+
+The defaults pretrain a (500, 500, 2000) encoder for 20 epochs: minutes on the digits,
+about half an hour per seed on all 70,000 MNIST digits on 2 cores. For a quick look:
+  sk-dae cluster --max-samples 500 --epochs 5 --max-iter 2 --hidden 64 --n-init 1
 """
 
 #: Command-line options that set DenoisingAutoencoder parameters of the preset.
@@ -108,7 +130,63 @@ def build_parser():
     _add_model_options(p)
     _add_scoring_options(p)
     _add_output_options(p)
+    _add_cluster_parser(commands)
     return parser
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text}")
+    return value
+
+
+def _add_cluster_parser(commands):
+    p = commands.add_parser(
+        "cluster",
+        help="deep clustering report: KMeans on pixels, PCA and autoencoder codes, DEC, "
+        "IDEC, the UMAP start",
+        description=CLUSTER_DESCRIPTION,
+        formatter_class=_HelpFormatter,
+    )
+    default = " (default: DeepClustering's)"
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="'digits', 'mnist' (all 70,000 digits, found as sk_dae.datasets.load_mnist "
+        "does) or a path to an .npz file with X_train, y_train, X_test, y_test",
+    )
+    p.add_argument("--mnist-path", help="MNIST .npz file (default: $SK_DAE_MNIST or the cache)")
+    p.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        help="cluster only the first rows of each split, this many in all, the splits in "
+        "proportion (default: all rows)",
+    )
+    p.add_argument("--n-clusters", type=_positive_int, help="(default: the number of classes)")
+    p.add_argument(
+        "--seeds", type=_non_negative_int, nargs="+", default=[0], help="one run per seed"
+    )
+    p.add_argument("--epochs", type=_positive_int, help="pretraining epochs" + default)
+    p.add_argument(
+        "--hidden", type=_positive_int, nargs="*", help="encoder hidden layer sizes" + default
+    )
+    p.add_argument("--n-components", type=_positive_int, help="code width" + default)
+    p.add_argument("--batch-size", type=_positive_int, help="pretraining batch size" + default)
+    p.add_argument(
+        "--max-iter", type=_non_negative_int, help="fine-tuning passes of DEC and IDEC" + default
+    )
+    p.add_argument("--n-init", type=_positive_int, default=10, help="KMeans restarts")
+    p.add_argument("--no-baselines", action="store_true", help="no KMeans on pixels and PCA")
+    manifold = p.add_mutually_exclusive_group()
+    manifold.add_argument("--no-manifold", action="store_true", help="no UMAP rows")
+    manifold.add_argument(
+        "--manifold-only", action="store_true", help="the UMAP start without IDEC and DEC"
+    )
+    p.add_argument("--threads", type=_positive_int, help="torch, BLAS and OpenMP threads")
+    p.add_argument("--verbose", action="store_true", help="report every epoch")
+    p.add_argument("--quiet", action="store_true", help="no line per finished row")
+    p.add_argument("--output", default="results/cluster", help="output folder")
 
 
 def _add_data_options(p):
@@ -242,6 +320,53 @@ def run_compare(args):
     return result
 
 
+def _cluster_data(args):
+    """All rows, their classes and the number of training rows (the first ones)."""
+    data = load_dataset(args.dataset, args.mnist_path)
+    if data.get("y_train") is None or data.get("y_test") is None:
+        raise ValueError(f"{args.dataset!r} has no labels (y_train, y_test) to score with.")
+    splits = [(data.X_train, data.y_train), (data.X_test, data.y_test)]
+    if args.max_samples is not None:
+        n_train = round(args.max_samples * len(data.X_train) / sum(len(X) for X, _ in splits))
+        n_train = min(max(n_train, 1), len(data.X_train), args.max_samples)
+        sizes = (n_train, args.max_samples - n_train)
+        splits = [(X[:n], y[:n]) for (X, y), n in zip(splits, sizes)]
+    X = np.concatenate([X for X, _ in splits])
+    y = np.concatenate([y for _, y in splits])
+    return X, y, len(splits[0][0]), data.get("name", args.dataset)
+
+
+def run_cluster(args):
+    X, y, n_train, name = _cluster_data(args)
+    options = {
+        "max_iter": args.epochs,
+        "hidden_layer_sizes": None if args.hidden is None else tuple(args.hidden),
+        "n_components": args.n_components,
+        "batch_size": args.batch_size,
+        "verbose": int(args.verbose) or None,
+    }
+    report = cluster_report(
+        X,
+        y,
+        n_train=n_train,
+        n_clusters=args.n_clusters,
+        seeds=args.seeds,
+        autoencoder_params={k: v for k, v in options.items() if v is not None},
+        clustering_params={} if args.max_iter is None else {"max_iter": args.max_iter},
+        n_init=args.n_init,
+        manifold="only" if args.manifold_only else not args.no_manifold,
+        baselines=not args.no_baselines,
+        n_threads=args.threads,
+        dataset=name,
+        log=None if args.quiet else (lambda line: print(line, flush=True)),
+    )
+    report.settings["command"] = "sk-dae " + " ".join(sys.argv[1:])
+    written = write_cluster_results(report, args.output)
+    print(written[0].read_text(), end="")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return report
+
+
 def main(argv=None):
     """Entry point of ``sk-dae`` and ``python -m sk_dae``.
 
@@ -275,6 +400,8 @@ def main(argv=None):
     try:
         if args.command == "compare":
             run_compare(args)
+        elif args.command == "cluster":
+            run_cluster(args)
     except (ValueError, ImportError, OSError) as exc:
         parser.exit(2, f"sk-dae: error: {exc}\n")
     return 0

@@ -1,10 +1,13 @@
 """The command line as a person meets it: --version, --help, and a log file."""
 
+import json
+import re
 import subprocess
 import sys
 
 import pytest
 
+import sk_dae._cluster_report
 from sk_dae import __version__
 from sk_dae.__main__ import main
 
@@ -56,3 +59,104 @@ def test_a_log_file_gets_one_plain_line_per_model(tmp_path):
     assert methods == ["input", "PCA", "DAE", "DAE + Normalizer"]
     assert lines[2].startswith("DAE, width 2: fit ") and "clean MSE" in lines[2]
     assert any(line.startswith("| DAE | 2 |") for line in lines)
+
+
+# ----------------------------------------------------------------- sk-dae cluster
+
+CLUSTER_FAST = [
+    "cluster",
+    "--max-samples",
+    "200",
+    "--epochs",
+    "2",
+    "--max-iter",
+    "1",
+    "--hidden",
+    "16",
+    "--n-init",
+    "1",
+    "--threads",
+    "1",
+]
+
+
+def test_cluster_writes_a_table_with_every_row(tmp_path, monkeypatch, capsys):
+    # UMAP's first call compiles for a minute: the row that says it is missing is tested.
+    monkeypatch.setattr(sk_dae._cluster_report, "umap_available", lambda: False)
+    assert main([*CLUSTER_FAST, "--seeds", "0", "1", "--output", str(tmp_path)]) == 0
+    text = (tmp_path / "results.md").read_text()
+    assert text in capsys.readouterr().out
+    assert "# Deep clustering of 200 digits rows (160 train + 40 test), 10 clusters" in text
+    assert (
+        "| method | NMI | ARI | accuracy | test NMI | test ARI | test accuracy | fit (s) |" in text
+    )
+    rows = [line.split(" | ")[0].lstrip("| ") for line in text.splitlines()[-7:]]
+    assert rows == [
+        "KMeans on pixels",
+        "KMeans on PCA-10",
+        "pretrained codes, KMeans",
+        "IDEC",
+        "DEC",
+        "codes, UMAP, KMeans (N2D start)",
+        "IDEC from the UMAP start",
+    ]
+    assert "| IDEC from the UMAP start | umap-learn not installed" in text
+    assert re.search(r"\| DEC \| 0\.\d{3} \(0\.\d{3}-0\.\d{3}\) \|", text)  # median (range)
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["settings"]["seeds"] == [0, 1] and document["settings"]["n_train"] == 160
+    for rows in document["per_seed"].values():
+        assert 0 <= rows["IDEC"]["test_accuracy"] <= 1 and rows["IDEC"]["fit_s"] > 0
+
+
+def test_cluster_options_reach_the_models(tmp_path):
+    main(
+        [
+            *CLUSTER_FAST,
+            "--n-clusters",
+            "4",
+            "--n-components",
+            "3",
+            "--no-baselines",
+            "--no-manifold",
+            "--quiet",
+            "--output",
+            str(tmp_path),
+        ]
+    )
+    document = json.loads((tmp_path / "results.json").read_text())
+    settings = document["settings"]
+    assert settings["n_clusters"] == 4 and settings["clustering_params"]["max_iter"] == 1
+    assert "n_components=3" in settings["autoencoder"] and "(16,)" in settings["autoencoder"]
+    assert [row["method"] for row in document["summary"]] == [
+        "pretrained codes, KMeans",
+        "IDEC",
+        "DEC",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--n-clusters", "0"], "expected a positive integer"),
+        (["--seeds", "x"], "invalid _non_negative_int value"),
+        (["--max-iter", "-1"], "expected a non-negative integer"),
+        (["--epochs", "0"], "expected a positive integer"),
+        (["--no-manifold", "--manifold-only"], "not allowed with argument"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--dataset", "nonsense"], "unknown dataset 'nonsense'"),
+        (["--max-samples", "5", "--n-clusters", "6"], "n_samples=5 should be >= n_clusters=6"),
+    ],
+)
+def test_cluster_bad_arguments_exit_with_a_message(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([*CLUSTER_FAST, "--no-manifold", "--quiet", "--output", str(tmp_path), *args])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cluster_help_has_no_rest_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["cluster", "--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and ":func:" not in text
+    assert "--mnist-path" in text and "(default: 10)" in text  # --n-init

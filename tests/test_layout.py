@@ -50,7 +50,16 @@ MAY_IMPORT = {
         "metrics",
     },
     "_report": {"_compare", "plotting"},
-    "__main__": {"_compare", "_noise", "_presets", "_report", "_version", "datasets"},
+    "_cluster_report": {"_deep_clustering", "_estimator", "_report", "clustering", "metrics"},
+    "__main__": {
+        "_cluster_report",
+        "_compare",
+        "_noise",
+        "_presets",
+        "_report",
+        "_version",
+        "datasets",
+    },
     "__init__": {
         "_deep_clustering",
         "_estimator",
