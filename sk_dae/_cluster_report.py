@@ -141,13 +141,9 @@ class _Seed:
         self.log(f"seed {self.seed}, pretraining: {pretraining:.1f} s")
 
         def fit(**params):
+            params = {"n_init": self.n_init, **clustering_params, **params}
             model = DeepClustering(
-                self.n_clusters,
-                autoencoder=dae,
-                prefit=True,
-                n_init=self.n_init,
-                random_state=self.seed,
-                **{**clustering_params, **params},
+                self.n_clusters, autoencoder=dae, prefit=True, random_state=self.seed, **params
             )
             model, seconds = _timed(lambda: model.fit(self.X))
             return model, pretraining + seconds
