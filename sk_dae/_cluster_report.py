@@ -295,8 +295,8 @@ def summarise(per_seed):
 def markdown(report, *, title=None):
     """The report as markdown: a title, what was run, and the table."""
     s = report.settings
-    split = "" if s["n_train"] is None else f" ({s['n_train']} train + "
-    split += "" if s["n_train"] is None else f"{s['n_samples'] - s['n_train']} test)"
+    n_train, n_test = s["n_train"], s["n_samples"] - (s["n_train"] or 0)
+    split = f" ({n_train} train + {n_test} test)" if n_train and n_test else ""
     seeds = ", ".join(map(str, s["seeds"]))
     name = f" {s['dataset']}" if s.get("dataset") else ""
     title = title or f"Deep clustering of {s['n_samples']}{name} rows"

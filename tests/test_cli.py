@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import sk_dae._cluster_report
@@ -160,3 +161,20 @@ def test_cluster_help_has_no_rest_markup(capsys):
     text = capsys.readouterr().out
     assert "``" not in text and ":func:" not in text
     assert "--mnist-path" in text and "(default: 10)" in text  # --n-init
+
+
+def test_cluster_reads_an_npz_file_and_leaves_test_cells_empty_without_a_test_split(
+    tmp_path, digits_split
+):
+    path = tmp_path / "data.npz"
+    X, y = digits_split.X_train[:120], digits_split.y_train[:120]
+    np.savez(path, X_train=X, y_train=y, X_test=X[:0], y_test=y[:0])
+    args = [*CLUSTER_FAST, "--dataset", str(path), "--no-manifold", "--no-baselines", "--quiet"]
+    main([*args, "--output", str(tmp_path / "out")])
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert "# Deep clustering of 120 data rows, 10 clusters, seeds 0" in text
+    assert re.search(r"\| IDEC \| 0\.\d{3} \| 0\.\d{3} \| 0\.\d{3} \|  \|  \|  \| \d", text)
+    with pytest.raises(SystemExit) as info:
+        np.savez(path, X_train=X, X_test=X[:10])
+        main([*args, "--output", str(tmp_path / "out")])
+    assert info.value.code == 2
