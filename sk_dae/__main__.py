@@ -57,8 +57,10 @@ Every row is scored by NMI, ARI and accuracy (best matching of clusters to class
 all rows and on the test split's rows, with its fit time (pretraining included for the
 autoencoder rows). Writes results.md and results.json to --output.
 
-The defaults pretrain a (500, 500, 2000) encoder for 20 epochs: minutes on the digits,
-about half an hour per seed on all 70,000 MNIST digits on 2 cores. For a quick look:
+The defaults pretrain DeepClustering's default autoencoder (a (500, 500, 2000)
+encoder) and fine-tune it twice:
+minutes per seed on the digits, an hour or more per seed on all 70,000 MNIST digits on
+2 busy cores (pretraining and IDEC alone took 31 minutes). For a quick look:
   sk-dae cluster --max-samples 500 --epochs 5 --max-iter 2 --hidden 64 --n-init 1
 """
 
