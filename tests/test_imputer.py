@@ -16,6 +16,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from sk_dae import DAEImputer
+from sk_dae._imputer import default_params
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -186,3 +187,40 @@ def test_sample_posterior_without_noise_is_the_deterministic_fill(X):
     np.testing.assert_array_equal(
         imputer.set_params(sample_posterior=True).transform(X_missing), best
     )
+
+
+# ------------------------------------------------------------ defaults and scaling
+
+
+def test_standardize_auto_only_centers_data_in_the_unit_interval(X):
+    X_missing, _ = _hide(X, 0.2)
+    pixels = _fast().fit(X_missing)
+    np.testing.assert_array_equal(pixels.scale_, 1.0)
+    np.testing.assert_allclose(pixels.mean_, np.nanmean(X_missing, axis=0))
+    spread = np.nanstd(X_missing, axis=0)
+    forced = _fast(standardize=True).fit(X_missing)
+    np.testing.assert_allclose(forced.scale_, np.where(spread > 0, spread, 1.0))
+    table = _fast().fit(X_missing * 16.0)  # out of [0, 1]: standardized
+    np.testing.assert_allclose(table.scale_, np.where(spread > 0, 16.0 * spread, 1.0))
+    centered = _fast(standardize=False).fit(X_missing * 16.0)
+    np.testing.assert_array_equal(centered.scale_, 1.0)
+
+
+def test_default_autoencoder_follows_the_data_shape():
+    assert default_params(569, 30)["batch_size"] == 32
+    assert default_params(10_000, 784)["batch_size"] == 156
+    assert default_params(70_000, 784)["batch_size"] == 256
+    assert default_params(1797, 64)["hidden_layer_sizes"] == (256, 128)
+    wide = default_params(10_000, 784)
+    assert (wide["hidden_layer_sizes"], wide["n_components"]) == ((512, 256), 64)
+    assert default_params(10, 3)["max_iter"] == "auto"
+
+
+def test_default_autoencoder_is_the_one_fitted(X):
+    X_missing, _ = _hide(X, 0.2)
+    with short_training():
+        imputer = DAEImputer(random_state=0).set_params(autoencoder=None)
+        imputer.fit(X_missing[:64])
+    fitted = imputer.autoencoder_.get_params()
+    for name, value in default_params(64, 64).items():
+        assert fitted[name] == value, name
