@@ -8,7 +8,9 @@ A denoising autoencoder trained with masking noise learns to fill in hidden entr
 :class:`~sklearn.impute.KNNImputer`. This example hides 30% of the pixels of the 8x8
 digits at random, fills them with the column means, with ``KNNImputer``, with
 ``IterativeImputer`` and with ``DAEImputer``, and compares the error on the hidden
-pixels (root mean squared error, lower is better) and what the filled digits look like.
+pixels (root mean squared error, lower is better) and what the filled digits look like;
+then it draws several plausible fills with ``sample_posterior=True``, for multiple
+imputation.
 """
 
 # %%
@@ -85,4 +87,22 @@ shown = np.where(holes, 0.5, data.X_test)
 rows = {"original": data.X_test, "30% hidden": shown}
 rows.update({name: filled[name] for name in ("KNNImputer", "DAEImputer")})
 fig = plot_image_grid(rows, data.image_shape, n_images=8, title="Filling hidden pixels")
+plt.show()
+
+# %%
+# Several plausible fills: multiple imputation
+# --------------------------------------------
+# With ``sample_posterior=True`` every ``transform`` draws one plausible imputation:
+# each row is corrupted by the autoencoder's training noise (masking) before it is
+# reconstructed, so the fills vary where the observed pixels leave the digit uncertain.
+# An analysis repeated on several draws, its results pooled, carries that uncertainty
+# (multiple imputation; MIDAS draws its imputations the same way). The observed pixels
+# are the same in every draw.
+dae.set_params(sample_posterior=True)
+draws = np.stack([dae.transform(X_test) for _ in range(10)])
+spread = np.where(holes, draws.std(axis=0), 0.0)
+print(f"mean spread of the draws on the hidden pixels: {spread[holes].mean():.3f}")
+rows = {"30% hidden": shown, "draw 1": draws[0], "draw 2": draws[1]}
+rows["spread of 10 draws"] = spread / max(spread.max(), 1e-12)
+fig = plot_image_grid(rows, data.image_shape, n_images=8, title="Draws of sample_posterior")
 plt.show()
