@@ -1,16 +1,18 @@
 """
 =======================================================
-Finding unusual digits with the reconstruction error
+Finding unusual digits with a denoising autoencoder
 =======================================================
 
 An autoencoder trained on normal data reconstructs normal samples well and unusual ones
-badly. :class:`~sk_dae.DAEOutlierDetector` turns that reconstruction error into an
+badly, and codes normal samples close to one another. :class:`~sk_dae.DAEOutlierDetector`
+turns the reconstruction error and the distances to the nearest training codes into an
 outlier detector with the interface of :class:`~sklearn.ensemble.IsolationForest`
 (``score_samples``, ``decision_function``, ``predict`` in {-1, +1}, ``contamination``).
 This example hides anomalies of three kinds among clean test digits and compares the
 detector's ROC curves with those of IsolationForest and LocalOutlierFactor: the
 reconstruction error excels where an anomaly is a change the training data never
-showed, and fails on one kind of anomaly that it reconstructs well.
+showed, and the codes' neighbours find a kind of anomaly that the autoencoder
+reconstructs well.
 """
 
 # %%
@@ -59,8 +61,11 @@ print(f"{len(X_test)} test digits, {is_anomaly.sum()} of them anomalies")
 # Three detectors
 # ---------------
 # The detector's autoencoder has a linear output (its default), which reconstructs the
-# empty background exactly enough for a few wrong pixels to stand out. Its score is
-# each pixel's error in units of that pixel's typical training error, with a floor.
+# empty background exactly enough for a few wrong pixels to stand out. Its score takes
+# the largest of three measures, each in units of its spread over the training digits:
+# the reconstruction error (every pixel's error in units of that pixel's typical
+# training error, with a floor) and the mean distance from the digit's code to the 10
+# nearest training codes, as they are and scaled to unit length.
 detectors = {
     "DAEOutlierDetector": DAEOutlierDetector(
         DenoisingAutoencoder(
@@ -92,8 +97,10 @@ for name, detector in detectors.items():
 # Each panel ranks the clean digits and one kind of anomaly. The reconstruction error
 # finds the noisy digits that the forest ranks among normal ones. Blends of two digits
 # are another matter: half-intensity strokes are smooth and easy to reconstruct, so their
-# error is *lower* than a clean digit's, and the detector ranks them last. Nearest
-# neighbours, which compare whole images, find them best.
+# error alone ranks them no better than chance. Their codes, though, lie between those of
+# two classes, away from the training codes of either: the detector finds them through
+# its neighbours, as LocalOutlierFactor, which compares whole images, does. The forest
+# ranks them last.
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), sharey=True)
 for ax, k in zip(axes, ("noisy", "rotated", "blended")):
     rows = (kind == k) | ~is_anomaly
@@ -114,9 +121,9 @@ for name, score in scores.items():
 # %%
 # The most anomalous digits
 # -------------------------
-# The test digits with the largest reconstruction error, the autoencoder's
-# reconstructions of them (what the model expected to see), and the clean test digits it
-# finds most unusual.
+# The test digits with the highest anomaly scores, the autoencoder's reconstructions of
+# them (what the model expected to see), and the clean test digits it finds most
+# unusual.
 detector = detectors["DAEOutlierDetector"]
 order = np.argsort(scores["DAEOutlierDetector"])[::-1]
 top = order[:12]
@@ -138,9 +145,9 @@ plt.show()
 # Labels from predict
 # -------------------
 # ``predict`` returns -1 for outliers and +1 for inliers. With the default
-# ``contamination="auto"``, a digit is an outlier when its error lies beyond the
-# whisker of a box plot of the training errors; a float sets the share of training
-# rows flagged instead.
+# ``contamination="auto"``, a digit is an outlier when its score lies beyond the
+# whisker of a box plot of the training digits' scores; a float sets the share of
+# training rows flagged instead.
 labels = detector.predict(X_test)
 for k in ("clean", "noisy", "rotated", "blended"):
     print(f"{k:>8}: {np.mean(labels[kind == k] == -1):4.0%} flagged")
