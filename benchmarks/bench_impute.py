@@ -68,6 +68,7 @@ from sk_dae.datasets import load_mnist
 VARIANTS = {
     "swap 0.2": {"noise": "swap"},
     "gaussian std 0.5": {"noise": "gaussian", "noise_level": 0.5, "noise_scale": "std"},
+    "masking 0.1": {"noise_level": 0.1},
     "masking 0.5": {"noise_level": 0.5},
     "no noise": {"noise": None},
     "batch 256": {"batch_size": 256},
