@@ -607,6 +607,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 module.to(device), device, data_range, output_activation, (noise_seed, split_seed)
             )
         self._check_loss_fits(*target_range)
+        if continuing:
+            self._warn_if_out_of_reach(run.output_activation, *target_range)
         run.optimizer = self._optimizer_for(run.module, continuing)
         run.feature_scale = scale
         run.corruptor = self._corruptor(run.output_activation, *run.data_range, scale)
@@ -638,6 +640,19 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 "loss='bce' needs data in [0, 1]; the training data range over "
                 f"[{data_min:.4g}, {data_max:.4g}]. Scale the data (e.g. MinMaxScaler) "
                 "or use loss='mse'."
+            )
+
+    def _warn_if_out_of_reach(self, output_activation, target_min, target_max):
+        """A continued fit keeps the output activation of the first: a sigmoid chosen
+        for data in [0, 1] cannot reconstruct later data outside that range."""
+        if output_activation == "sigmoid" and (target_min < 0 or target_max > 1):
+            warnings.warn(
+                f"The fitted output layer is a sigmoid (chosen for the first data, in "
+                f"[0, 1]), but these data range over [{target_min:.4g}, {target_max:.4g}]: "
+                "values outside [0, 1] cannot be reconstructed. Scale them like the first "
+                "data, or refit with output_activation='identity'.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
             )
 
     def _optimizer_for(self, module, continuing):

@@ -141,6 +141,17 @@ def test_reconstruct_warns_on_inputs_far_outside_the_training_range(digits):
         model.reconstruct(X * 16)  # pixels in 0..16 given to a model of [0, 1]
 
 
+def test_partial_fit_warns_when_later_data_lie_beyond_the_sigmoid_chosen_first(digits):
+    X = digits[0][:200]
+    model = small().partial_fit(X)
+    assert model.output_activation_ == "sigmoid"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(digits[0][200:400])  # the same kind of data: silent
+    with pytest.warns(UserWarning, match=r"sigmoid .* cannot be reconstructed"):
+        model.partial_fit(X * 16)  # pixels in 0..16 given to a model of [0, 1]
+
+
 def test_denoising_scorer_prefers_the_model_trained_for_the_noise(digits):
     X = digits[0]
     base = DenoisingAutoencoder(n_components=16, max_iter=40, tol=None, random_state=0)
