@@ -114,11 +114,14 @@ class DeepClustering(
     n_init : int, default=10
         KMeans restarts of ``init="kmeans"``.
 
-    manifold : {"umap"} or None, default=None
-        ``"umap"``: the initial clusters are found by KMeans on a UMAP embedding of the
-        pretrained codes into ``n_clusters`` dimensions (the N2D recipe, McConville et
-        al., 2020; see :func:`sk_dae.clustering.make_embedding`); the initial centres
-        are the means of their codes. Needs umap-learn. None: KMeans on the codes.
+    manifold : {"umap", "normalize"} or None, default=None
+        A step between the pretrained codes and the KMeans that finds the initial
+        clusters (see :func:`sk_dae.clustering.make_embedding`); the initial centres
+        are then the means of each cluster's codes. ``"umap"``: a UMAP embedding into
+        ``n_clusters`` dimensions (the N2D recipe, McConville et al., 2020; needs
+        umap-learn). ``"normalize"``: the codes scaled to unit length, so that KMeans
+        groups them by direction (cheap; see the user guide for what it measured).
+        None: KMeans on the codes.
 
     prefit : bool, default=False
         Whether ``autoencoder`` is already fitted. Then it is copied and fine-tuned
@@ -252,7 +255,7 @@ class DeepClustering(
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "init": [StrOptions({"kmeans"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "manifold": [StrOptions({"umap"}), None],
+        "manifold": [StrOptions({"umap", "normalize"}), None],
         "prefit": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -406,11 +409,14 @@ class DeepClustering(
                 )
             return centers, _nearest(codes, centers, self.degrees_of_freedom)
         points = codes
-        if self.manifold == "umap":
+        if self.manifold is not None:
             from .clustering import make_embedding
 
-            umap = make_embedding("umap", n_components=self.n_clusters, random_state=seed)
-            points = umap.fit_transform(codes)
+            if self.manifold == "umap":
+                step = make_embedding("umap", n_components=self.n_clusters, random_state=seed)
+            else:
+                step = make_embedding(self.manifold)
+            points = step.fit_transform(codes)
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
         with threadpool_limits(limits=self._kmeans_threads(points)):
             kmeans.fit(points)

@@ -112,3 +112,16 @@ def test_bench_layerwise_quick(bench, tmp_path):
     assert output.read_text().strip() == text.strip()
     assert "| end to end, 2 epochs" in text and "| layer-wise 1 epochs per layer" in text
     assert "nan" not in text
+
+
+def test_bench_cluster_pretraining_quick(bench):
+    text = bench("bench_cluster_pretraining").main(
+        ["--quick", "--threads", "1", "plain", "noise 0.1:noise_level=0.1"]
+    )
+    assert "| plain " in text and "| noise 0.1 " in text and "nan" not in text
+
+
+def test_bench_cluster_start_quick(bench):
+    text = bench("bench_cluster_start").main(["--quick", "--threads", "1"])
+    for name in ("KMeans on the codes, start", "KMeans on the unit-length codes, IDEC"):
+        assert f"| {name} " in text

@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, make_scorer, normalized_mutual_info_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, normalize
 
 import sk_dae
 from sk_dae import DenoisingAutoencoder, _dec, clustering
@@ -252,6 +252,19 @@ def test_manifold_start_carries_the_embedding_clusters(pretrained, data, monkeyp
     np.testing.assert_array_equal(tuned.initial_labels_, model.initial_labels_)
     changed = np.mean(tuned.labels_ != tuned.initial_labels_)
     assert tuned.label_changes_[0] == pytest.approx(changed, abs=1e-6)
+
+
+def test_normalize_start_clusters_the_codes_by_direction(pretrained, data):
+    X = data[0]
+    model = from_pretrained(pretrained, manifold="normalize", max_iter=0).fit(X)
+    codes = pretrained.transform(X)
+    expected = KMeans(10, n_init=10, random_state=_seeds(0)[1]).fit_predict(normalize(codes))
+    assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
+    plain = from_pretrained(pretrained, max_iter=0).fit(X)
+    assert adjusted_rand_score(plain.initial_labels_, model.initial_labels_) < 0.99
+    for k in range(10):  # the centres live in the code space, not on the sphere
+        centre = codes[model.initial_labels_ == k].mean(axis=0)
+        np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
 
 
 def test_manifold_without_umap_learn_says_how_to_install(data, monkeypatch):

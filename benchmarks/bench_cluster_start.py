@@ -1,0 +1,102 @@
+"""The start of deep clustering: KMeans on the codes as they are, or on the codes scaled
+to unit length (``DeepClustering(manifold="normalize")``), and IDEC from each start.
+
+One ``DeepClustering`` default autoencoder is pretrained per seed on all the rows (the
+deep clustering protocol; on MNIST the 70,000 digits) and shared through
+``prefit=True``; every start is scored before fine-tuning (``max_iter=0``) and after the
+default IDEC fine-tuning. Columns: NMI, ARI and accuracy (best matching of clusters to
+classes), and seconds (pretraining excluded; it is printed in the title).
+
+The user guide's table::
+
+    python benchmarks/bench_cluster_start.py --threads 2 \
+        --output benchmarks/results/cluster_start_mnist.md
+
+Smoke run: ``python benchmarks/bench_cluster_start.py --quick``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from sk_dae import DeepClustering, DenoisingAutoencoder
+from sk_dae._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
+from sk_dae.datasets import load_digits, load_mnist
+from sk_dae.metrics import clustering_accuracy
+
+QUICK = {"hidden_layer_sizes": (64,), "max_iter": 30, "batch_size": 64}
+DEFAULT_MAX_ITER = DeepClustering().max_iter
+STARTS = {"KMeans on the codes": None, "KMeans on the unit-length codes": "normalize"}
+
+
+def load(dataset):
+    data = load_mnist(MNIST, download=False) if dataset == "mnist" else load_digits()
+    X = np.concatenate([data.X_train, data.X_test])
+    return X, np.concatenate([data.y_train, data.y_test])
+
+
+def scores(y, labels):
+    return [
+        normalized_mutual_info_score(y, labels),
+        adjusted_rand_score(y, labels),
+        clustering_accuracy(y, labels),
+    ]
+
+
+def run_seed(X, y, seed, *, quick, threads):
+    """(pretraining seconds, table rows) of one seed."""
+    params = {**DEFAULT_AUTOENCODER_PARAMS, **(QUICK if quick else {})}
+    dae = DenoisingAutoencoder(**params).set_params(random_state=seed, n_threads=threads)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dae.fit(X)
+    pretraining = time.perf_counter() - start
+    rows = []
+    for name, manifold in STARTS.items():
+        for label, max_iter in (("start", 0), ("IDEC", DEFAULT_MAX_ITER)):
+            model = DeepClustering(
+                10, autoencoder=dae, prefit=True, manifold=manifold, max_iter=max_iter
+            ).set_params(random_state=seed, n_threads=threads)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X)
+            seconds = time.perf_counter() - start
+            values = scores(y, model.labels_)
+            rows.append([f"{name}, {label}", seed, *(f"{v:.3f}" for v in values)])
+            rows[-1].append(f"{seconds:.0f}")
+            print(" | ".join(map(str, rows[-1])), flush=True)
+    return pretraining, rows
+
+
+def main(argv=None):
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=("mnist", "digits"), default="mnist")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    X, y = load("digits" if args.quick else args.dataset)
+    lines = [f"# The start of deep clustering: {len(X)} {args.dataset} rows", ""]
+    lines += [machine_line(), ""]
+    rows = []
+    for seed in args.seeds:
+        pretraining, seed_rows = run_seed(X, y, seed, quick=args.quick, threads=args.threads)
+        lines.append(f"- seed {seed}: pretraining {pretraining:.0f} s")
+        rows += seed_rows
+    header = ["start, then", "seed", "NMI", "ARI", "accuracy", "s"]
+    lines += ["", table(header, rows)]
+    text = "\n".join(lines)
+    write_output(text, args.output)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
