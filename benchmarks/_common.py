@@ -25,6 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 
 
+def load_all_rows(dataset):
+    """Every row of ``dataset`` ("mnist" or "digits", through sk_dae.datasets), the
+    training split first, their labels and the number of training rows: the deep
+    clustering protocol's data."""
+    from sk_dae.datasets import load_digits, load_mnist
+
+    data = load_mnist(MNIST, download=False) if dataset == "mnist" else load_digits()
+    X = np.concatenate([data.X_train, data.X_test])
+    y = np.concatenate([data.y_train, data.y_test])
+    return X, y, len(data.X_train)
+
+
 def load_data(n_samples, *, quick=False):
     """``n_samples`` MNIST training rows scaled to [0, 1] as float32 (digits when MNIST
     is absent or ``quick``), and the name of the data set."""

@@ -30,17 +30,14 @@ import ast
 import time
 import warnings
 
-import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import base_parser, load_all_rows, machine_line, set_threads, table, write_output
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
 
 from sk_dae import DenoisingAutoencoder
+from sk_dae._cluster_report import scores
 from sk_dae._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
-from sk_dae.datasets import load_digits, load_mnist
-from sk_dae.metrics import clustering_accuracy
 
 
 def parse_configuration(text):
@@ -56,18 +53,12 @@ def parse_configuration(text):
     return name, params
 
 
-def load(quick):
-    data = load_digits() if quick else load_mnist(MNIST, download=False)
-    X = np.concatenate([data.X_train, data.X_test])
-    return X, np.concatenate([data.y_train, data.y_test])
-
-
 def kmeans_scores(codes, y, seed):
     """(NMI, accuracy) of KMeans on the codes, then on the L2-normalised codes."""
     out = []
     for points in (codes, normalize(codes)):
-        labels = KMeans(10, n_init=10, random_state=seed).fit_predict(points)
-        out += [normalized_mutual_info_score(y, labels), clustering_accuracy(y, labels)]
+        row = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(points))
+        out += [row["nmi"], row["accuracy"]]
     return out
 
 
@@ -89,7 +80,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     set_threads(args.threads)
-    X, y = load(args.quick)
+    X, y, _ = load_all_rows("digits" if args.quick else "mnist")
     header = ["configuration", "NMI", "accuracy", "NMI (L2)", "accuracy (L2)", "loss", "s"]
     rows = []
     lines = [f"# Pretraining for clustering: {len(X)} rows, seed {args.seed}", ""]

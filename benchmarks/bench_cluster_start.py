@@ -25,33 +25,16 @@ from __future__ import annotations
 import time
 import warnings
 
-import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import base_parser, load_all_rows, machine_line, set_threads, table, write_output
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from sk_dae import DeepClustering, DenoisingAutoencoder
+from sk_dae._cluster_report import scores
 from sk_dae._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
-from sk_dae.datasets import load_digits, load_mnist
-from sk_dae.metrics import clustering_accuracy
 
 QUICK = {"hidden_layer_sizes": (64,), "max_iter": 30, "batch_size": 64}
 DEFAULT_MAX_ITER = DeepClustering().max_iter
 STARTS = {"KMeans on the codes": None, "KMeans on the unit-length codes": "normalize"}
-
-
-def load(dataset):
-    data = load_mnist(MNIST, download=False) if dataset == "mnist" else load_digits()
-    X = np.concatenate([data.X_train, data.X_test])
-    return X, np.concatenate([data.y_train, data.y_test])
-
-
-def scores(y, labels):
-    return [
-        normalized_mutual_info_score(y, labels),
-        adjusted_rand_score(y, labels),
-        clustering_accuracy(y, labels),
-    ]
 
 
 def run_seed(X, y, seed, *, quick, threads, starts=tuple(STARTS)):
@@ -75,7 +58,8 @@ def run_seed(X, y, seed, *, quick, threads, starts=tuple(STARTS)):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(X)
             seconds = time.perf_counter() - start
-            values = scores(y, model.labels_)
+            row = scores(y, model.labels_)
+            values = (row["nmi"], row["ari"], row["accuracy"])
             rows.append([f"{name}, {label}", seed, *(f"{v:.3f}" for v in values)])
             rows[-1].append(f"{seconds:.0f}")
             print(" | ".join(map(str, rows[-1])), flush=True)
@@ -91,7 +75,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     set_threads(args.threads)
-    X, y = load("digits" if args.quick else args.dataset)
+    X, y, _ = load_all_rows("digits" if args.quick else args.dataset)
     lines = [f"# The start of deep clustering: {len(X)} {args.dataset} rows", ""]
     lines += [machine_line(), ""]
     rows = []

@@ -37,22 +37,12 @@ Smoke run: ``python benchmarks/bench_deep_clustering.py --quick``.
 
 from __future__ import annotations
 
-import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, write_output
+from _common import MNIST, base_parser, load_all_rows, machine_line, set_threads, write_output
 
 from sk_dae import DenoisingAutoencoder
 from sk_dae._cluster_report import cluster_report, markdown
-from sk_dae.datasets import load_digits, load_mnist
 
 QUICK_AUTOENCODER = dict(n_components=10, hidden_layer_sizes=(64,), max_iter=30, batch_size=64)
-
-
-def load(dataset):
-    """All rows and labels, and how many of the first rows are the training split."""
-    data = load_mnist(MNIST, download=False) if dataset == "mnist" else load_digits()
-    X = np.concatenate([data.X_train, data.X_test])
-    y = np.concatenate([data.y_train, data.y_test])
-    return X, y, len(data.X_train)
 
 
 def main(argv=None):
@@ -72,7 +62,7 @@ def main(argv=None):
         args.dataset = "digits"
     verbose = {"verbose": 1} if args.verbose else {}
     set_threads(args.threads)  # as before: the estimators keep their own thread policy
-    X, y, n_train = load(args.dataset)
+    X, y, n_train = load_all_rows(args.dataset)
     header = machine_line()
     report = cluster_report(
         X,
