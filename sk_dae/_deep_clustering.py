@@ -412,10 +412,7 @@ class DeepClustering(
         if self.manifold is not None:
             from .clustering import make_embedding
 
-            if self.manifold == "umap":
-                step = make_embedding("umap", n_components=self.n_clusters, random_state=seed)
-            else:
-                step = make_embedding(self.manifold)
+            step = make_embedding(self.manifold, n_components=self.n_clusters, random_state=seed)
             points = step.fit_transform(codes)
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
         with threadpool_limits(limits=self._kmeans_threads(points)):
