@@ -274,10 +274,11 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.n_neighbors_ = min(self.n_neighbors, X.shape[0] - 1)
         for name in ("code_neighbors_", "part_center_", "part_spread_"):
             vars(self).pop(name, None)  # from an earlier fit with neighbours
+        views = None
         if self.n_neighbors_ > 0:
             views = _code_views(autoencoder.transform(X))
             self.code_neighbors_ = [NearestNeighbors().fit(view) for view in views]
-        parts = self._score_parts(X)
+        parts = self._score_parts(X, views)
         if self.n_neighbors_ > 0:
             self.part_center_ = np.median(parts, axis=0)
             self.part_spread_ = _robust_spread(parts)
@@ -313,14 +314,16 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return -self._anomaly(self._score_parts(X))
 
-    def _score_parts(self, X):
+    def _score_parts(self, X, views=None):
         """Columns of evidence, higher for more anomalous rows: the reconstruction error,
         then (with neighbours) the code's mean distance to its nearest training codes,
-        as they are and on the unit sphere."""
+        as they are and on the unit sphere (``views``, the codes of ``X`` as
+        :func:`_code_views` gives them, when already computed)."""
         errors = _row_errors(self.autoencoder_, X, self.error_scale_)
         if self.n_neighbors_ == 0:
             return errors[:, np.newaxis]
-        views = _code_views(self.autoencoder_.transform(X))
+        if views is None:
+            views = _code_views(self.autoencoder_.transform(X))
         distances = [errors]
         threads = self.autoencoder_.n_threads
         with threadpool_limits(limits=threads) if threads else contextlib.nullcontext():
