@@ -31,7 +31,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
-from ._deep_clustering import DeepClustering  # noqa: F401  (re-exported, see __all__)
+from ._deep_clustering import DeepClustering  # noqa: F401  (importable here, not in __all__)
 from ._estimator import DenoisingAutoencoder
 from ._presets import CLUSTERING_DAE_PARAMS
 
