@@ -37,21 +37,24 @@ class ClusteringModule(nn.Module):
         Initial centres, copied into the parameter :attr:`centers`.
     degrees_of_freedom : float
         Of the Student's t kernel of the soft assignment (DEC's alpha, 1 in the papers).
+    scale : float
+        The length in which the kernel measures distances (see :func:`log_soft_assignment`).
     """
 
-    def __init__(self, autoencoder, centers, *, degrees_of_freedom=1.0):
+    def __init__(self, autoencoder, centers, *, degrees_of_freedom=1.0, scale=1.0):
         super().__init__()
         self.autoencoder = autoencoder
         parameter = next(autoencoder.parameters())
         centers = torch.as_tensor(centers, dtype=parameter.dtype, device=parameter.device)
         self.centers = nn.Parameter(centers.clone())
         self.degrees_of_freedom = float(degrees_of_freedom)
+        self.scale = float(scale)
 
     def encode(self, x):
         return self.autoencoder.encode(x)
 
     def log_soft_assignment(self, z):
-        return log_soft_assignment(z, self.centers, self.degrees_of_freedom)
+        return log_soft_assignment(z, self.centers, self.degrees_of_freedom, self.scale)
 
     def forward(self, x):
         """The soft assignment ``q`` of every row of ``x``."""
@@ -65,15 +68,16 @@ def squared_distances(z, centers):
     return squared.clamp_(min=0.0)
 
 
-def log_soft_assignment(z, centers, degrees_of_freedom=1.0):
+def log_soft_assignment(z, centers, degrees_of_freedom=1.0, scale=1.0):
     """``log q``: the logarithm of DEC's soft assignment of every code to every centre.
 
-    ``q_ij`` is proportional to ``(1 + ||z_i - c_j||**2 / a) ** (-(a + 1) / 2)`` with
-    ``a`` the degrees of freedom, normalised over the centres; computed in log space
-    (a log-softmax), so that far rows do not underflow to zero.
+    ``q_ij`` is proportional to ``(1 + ||z_i - c_j||**2 / (a s**2)) ** (-(a + 1) / 2)``
+    with ``a`` the degrees of freedom and ``s`` the ``scale`` of the distances,
+    normalised over the centres; computed in log space (a log-softmax), so that far
+    rows do not underflow to zero.
     """
     a = degrees_of_freedom
-    log_kernel = -(a + 1.0) / 2.0 * torch.log1p(squared_distances(z, centers) / a)
+    log_kernel = -(a + 1.0) / 2.0 * torch.log1p(squared_distances(z, centers) / (a * scale**2))
     return torch.log_softmax(log_kernel, dim=1)
 
 
@@ -126,6 +130,10 @@ def make_optimizer(model, learning_rate, *, reconstruction_weight):
     return torch.optim.Adam(params, lr=learning_rate, fused=fused)
 
 
+#: Steps over which fine-tuning's learning rate rises to its full value (see warmup).
+WARMUP_STEPS = 100
+
+
 class DivergedError(ValueError):
     """The fine-tuning loss became NaN or infinite."""
 
@@ -154,12 +162,24 @@ def _batches(n_samples, batch_size, generator, device):
         yield from batch_indices(n_samples, batch_size, perm)
 
 
-def _run_segment(model, X, p, batches, n_steps, result, step_args):
+def warmup(optimizer, n_steps):
+    """A schedule that raises the learning rate linearly over the first ``n_steps``
+    steps (from ``1 / n_steps`` of it). A fresh Adam's first steps move every weight
+    by about the learning rate, whatever the gradient; summed over a wide layer that
+    moves the pretrained codes far beyond their clusters when they are small (without
+    it, three of five fits on iris ended at accuracy 0.65 to 0.69, with a cluster of
+    at most 4 rows; with 100 steps, all five at 0.967 to 0.973)."""
+    n_steps = max(int(n_steps), 1)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / n_steps))
+
+
+def _run_segment(model, X, p, batches, n_steps, result, step_args, schedule):
     """``n_steps`` optimizer steps; their mean loss is appended to ``result``."""
     total = torch.zeros((), device=X.device)
     for _ in range(n_steps):
         index = next(batches)
         total += train_step(model, X.index_select(0, index), p.index_select(0, index), **step_args)
+        schedule.step()
         result.n_steps += 1
     mean = total.item() / n_steps
     if not math.isfinite(mean):
@@ -179,6 +199,7 @@ def fine_tune(
     max_iter=1,
     update_interval=None,
     tol=1e-3,
+    warmup_steps=WARMUP_STEPS,
     initial_labels=None,
     progress=None,
 ):
@@ -201,6 +222,9 @@ def fine_tune(
         Optimizer steps between refreshes of the target distribution; None: one epoch.
     tol : float
         Stop once the share of labels that changed between two refreshes is below it.
+    warmup_steps : int
+        The learning rate rises linearly to the optimizer's over these first steps
+        (see :func:`warmup`); 1 starts at the full rate.
     initial_labels : torch.Tensor of shape (n_samples,) or None
         Labels (int64, on the device of ``X``) whose one-hot encoding is the target of
         the first segment instead of the sharpened soft assignment: fine-tuning then
@@ -221,6 +245,7 @@ def fine_tune(
     max_steps = max_iter * result.steps_per_epoch
     step_args = dict(optimizer=optimizer, reconstruction_weight=reconstruction_weight, loss=loss)
     batches = _batches(n_samples, batch_size, generator, X.device)
+    schedule = warmup(optimizer, warmup_steps)
     model.eval()
     previous = None
     try:
@@ -240,7 +265,7 @@ def fine_tune(
             if result.n_steps >= max_steps:
                 break
             n_steps = min(interval, max_steps - result.n_steps)
-            _run_segment(model, X, p, batches, n_steps, result, step_args)
+            _run_segment(model, X, p, batches, n_steps, result, step_args, schedule)
     except KeyboardInterrupt:
         result.interrupted = True
     return result
