@@ -125,3 +125,11 @@ def test_bench_cluster_start_quick(bench):
     text = bench("bench_cluster_start").main(["--quick", "--threads", "1"])
     for name in ("KMeans on the codes, start", "KMeans on the unit-length codes, IDEC"):
         assert f"| {name} " in text
+
+
+def test_bench_cluster_small_quick(bench, tmp_path):
+    output = tmp_path / "small.md"
+    text = bench("bench_cluster_small").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert output.read_text().strip() == text.strip()
+    assert "| iris | as it comes " in text and "| iris | standardized " in text
+    assert "nan" not in text and "diverged" not in text
