@@ -218,8 +218,10 @@ class DeepClustering(
     centre, which is also the highest soft assignment of :meth:`predict_proba`.
 
     On all 70,000 MNIST digits (seed 0, see the "Clustering" page of the user guide),
-    the defaults reach 0.827 accuracy (KMeans on the pretrained codes: 0.777) and
-    ``manifold="umap"`` 0.974.
+    the defaults reach 0.831 accuracy (KMeans on the pretrained codes: 0.777); measured
+    before the kernel scale and the warm-up, the median over seeds 0 to 4 was 0.827 and
+    ``manifold="umap"`` reached 0.974. On iris as it comes the defaults reach a median
+    of 0.973 over five seeds (KMeans: 0.893).
 
     There is no ``score``: the code space changes from fit to fit, so no distance in it
     compares two models. Score clusterings with an external metric, e.g.
