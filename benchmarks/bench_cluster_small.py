@@ -73,7 +73,7 @@ def main(argv=None):
     seeds = args.seeds[:1] if args.quick else args.seeds
     header = ["data", "X", "KMeans accuracy", "NMI", "DeepClustering accuracy", "NMI", "s"]
     rows, started = [], time.perf_counter()
-    note = [machine_line()]
+    machine = machine_line()
     for name in names:
         X, y = DATASETS[name](return_X_y=True)
         k = len(np.unique(y))
@@ -93,7 +93,7 @@ def main(argv=None):
         [
             f"# DeepClustering defaults against KMeans, seeds {', '.join(map(str, seeds))}",
             "",
-            f"sk_dae {sk_dae.__version__}; {note[0]}; total {time.perf_counter() - started:.0f} s",
+            f"sk_dae {sk_dae.__version__}; {machine}; total {time.perf_counter() - started:.0f} s",
             "",
             "Median accuracy over the seeds (range), median NMI; seconds per DeepClustering fit.",
             "",
