@@ -30,12 +30,11 @@ from _common import base_parser, machine_line, set_threads, table, write_output
 from sklearn import datasets
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
 
 import sk_dae
 from sk_dae import DeepClustering
-from sk_dae.metrics import clustering_accuracy
+from sk_dae._cluster_report import scores
 
 DATASETS = {
     "iris": datasets.load_iris,
@@ -47,15 +46,16 @@ DATASETS = {
 
 def cell(y, labelings):
     """'median accuracy (min-max), NMI median' of several labelings of the same rows."""
-    accuracy = [clustering_accuracy(y, labels) for labels in labelings]
-    nmi = [normalized_mutual_info_score(y, labels) for labels in labelings]
+    measured = [scores(y, labels) for labels in labelings]
+    accuracy = [m["accuracy"] for m in measured]
+    nmi = [m["nmi"] for m in measured]
     spread = f" ({min(accuracy):.3f}-{max(accuracy):.3f})" if len(accuracy) > 1 else ""
     return f"{np.median(accuracy):.3f}{spread}", f"{np.median(nmi):.3f}"
 
 
 def fit_labels(model, X):
     """The labels of ``model`` fitted on ``X``, or None when the fit raised a ValueError
-    (DeepClustering before its input scale could diverge on raw data)."""
+    (a fine-tuning that diverges raises one; counted as "diverged" in the table)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
