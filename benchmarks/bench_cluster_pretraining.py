@@ -36,8 +36,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import normalize
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._cluster_report import scores
-from sk_dae._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
+from sk_dae._experiment.cluster_report import scores
+from sk_dae.clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
 
 
 def parse_configuration(text):

@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sk_dae
 from sk_dae import DeepClustering
-from sk_dae._cluster_report import scores
+from sk_dae._experiment.cluster_report import scores
 
 DATASETS = {
     "iris": datasets.load_iris,

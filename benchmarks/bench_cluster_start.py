@@ -29,8 +29,8 @@ from _common import base_parser, load_all_rows, machine_line, set_threads, table
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dae import DeepClustering, DenoisingAutoencoder
-from sk_dae._cluster_report import scores
-from sk_dae._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
+from sk_dae._experiment.cluster_report import scores
+from sk_dae.clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
 
 QUICK = {"hidden_layer_sizes": (64,), "max_iter": 30, "batch_size": 64}
 DEFAULT_MAX_ITER = DeepClustering().max_iter

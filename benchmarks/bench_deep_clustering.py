@@ -7,7 +7,7 @@ are used only to score (NMI, ARI, and accuracy under the best matching of cluste
 classes). The test-split columns score the same clustering on the test split's rows
 alone.
 
-The experiment is the package's (:mod:`sk_dae._cluster_report`, also run by
+The experiment is the package's (:mod:`sk_dae._experiment.cluster_report`, also run by
 ``sk-dae cluster``); this script keeps the benchmarks' command line and output file. One
 autoencoder is pretrained per seed (``DeepClustering``'s default autoencoder, or a
 (64,)-10 one in ``--quick`` mode) and shared through ``prefit=True``: "KMeans on the
@@ -40,7 +40,7 @@ from __future__ import annotations
 from _common import MNIST, base_parser, load_all_rows, machine_line, set_threads, write_output
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._cluster_report import cluster_report, markdown
+from sk_dae._experiment.cluster_report import cluster_report, markdown
 
 QUICK_AUTOENCODER = dict(n_components=10, hidden_layer_sizes=(64,), max_iter=30, batch_size=64)
 

@@ -1,6 +1,6 @@
 """The measurements behind the defaults: network width, schedule, step size, output bias.
 
-Each named configuration trains sk_dae's own network (:func:`sk_dae._network.
+Each named configuration trains sk_dae's own network (:func:`sk_dae._core.network.
 build_autoencoder`, seed 0) on the 60,000 MNIST training digits in a plain PyTorch loop
 (Adam, batches of 256, Gaussian noise of std 0.1 clipped to [0, 1], MSE, 20 epochs) and
 prints the clean test MSE every 5 epochs as a multiple of PCA-32's, with the seconds per
@@ -27,8 +27,8 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from torch.nn import functional as F
 
-from sk_dae._network import build_autoencoder, init_output_bias
-from sk_dae._training import CosineSchedule
+from sk_dae._core.network import build_autoencoder, init_output_bias
+from sk_dae._core.training import CosineSchedule
 
 #: name -> hidden widths, schedule ("const", "cosine" or "plateau"), step size, whether
 #: the output layer's bias starts at the data's mean.

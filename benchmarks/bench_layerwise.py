@@ -26,8 +26,8 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from torch.nn import functional as F
 
-from sk_dae._network import build_autoencoder, init_output_bias
-from sk_dae._training import CosineSchedule
+from sk_dae._core.network import build_autoencoder, init_output_bias
+from sk_dae._core.training import CosineSchedule
 
 
 def load(quick, rows):

@@ -18,8 +18,8 @@ import torch
 from _common import base_parser, machine_line, median, set_threads, table, write_output
 from torch.nn import functional as F
 
-from sk_dae._network import build_autoencoder
-from sk_dae._noise import Corruptor
+from sk_dae._core.network import build_autoencoder
+from sk_dae._core.noise import Corruptor
 
 
 def main(argv=None):

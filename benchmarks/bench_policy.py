@@ -6,7 +6,7 @@ candidates interleaved in a rotating order, medians reported:
 
 * **crossover**: one training step of hand-built networks at 1 and 2 threads, by the
   FLOPs of the batch's products: where two threads start to pay
-  (``sk_dae._threads.PARALLEL_MIN_FLOPS``).
+  (``sk_dae._core.threads.PARALLEL_MIN_FLOPS``).
 * **small data, idle**: ``fit`` on digits (1,797 x 64, the demo's model), 2,000 x 64
   rows (64-128-8, batch 256) and breast_cancer (569 x 30), with the default and with
   ``n_threads`` 1 and 2; MNIST 20,000 x 784 (784-128-32, batch 256) the same way.
@@ -53,8 +53,9 @@ from bench_fit import epoch_flops, matmul_gflops
 from torch.nn import functional as F
 from torch.nn.modules.module import register_module_forward_pre_hook
 
-from sk_dae import DenoisingAutoencoder, _threads
-from sk_dae._presets import DIGITS_DAE_PARAMS
+from sk_dae import DenoisingAutoencoder
+from sk_dae._core import threads as _threads
+from sk_dae._experiment.presets import DIGITS_DAE_PARAMS
 
 WIDE = (500, 500, 2000)
 

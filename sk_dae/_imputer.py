@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._estimator import wrapped_autoencoder
+from ._wrapper import wrapped_autoencoder
 
 #: Parameters of the autoencoder used when ``autoencoder=None``, chosen on the RMSE of
 #: hidden entries (MCAR) of digits, breast_cancer and 10,000 MNIST digits

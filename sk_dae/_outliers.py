@@ -22,8 +22,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ._data import INFERENCE_BATCH_SIZE
-from ._estimator import wrapped_autoencoder
+from ._core.data import INFERENCE_BATCH_SIZE
+from ._wrapper import wrapped_autoencoder
 
 #: Parameters of the autoencoder used when ``autoencoder=None``. A linear output
 #: reconstructs the background of images far better than a sigmoid (whose outputs only

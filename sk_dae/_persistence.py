@@ -39,7 +39,7 @@ A standard safetensors file, readable by any safetensors reader:
       SHA-256 over the other metadata entries and every tensor's name, dtype, shape and
       bytes.
 
-The JSON is written by :mod:`sk_dae._jsoncodec`: what JSON lacks (tuples, non-finite
+The JSON is written by :mod:`sk_dae._core.jsoncodec`: what JSON lacks (tuples, non-finite
 floats, arrays, ``RandomState``) as tagged objects that decode to plain data only. Tensors
 other than the network's (the optimizer's moments, the noise generator's state) are stored
 as tensors named ``sk_dae:<path>`` and referenced from the JSON.
@@ -69,9 +69,9 @@ from pathlib import Path
 import sklearn
 import torch
 
-from ._jsoncodec import TENSOR_PREFIX, Decoder, Encoder
-from ._network import build_autoencoder
-from ._training import make_optimizer
+from ._core.jsoncodec import TENSOR_PREFIX, Decoder, Encoder
+from ._core.network import build_autoencoder
+from ._core.training import make_optimizer
 from ._version import __version__
 
 FORMAT = "sk_dae.DenoisingAutoencoder"

@@ -9,8 +9,8 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from ._data import corrupt_array
-from ._noise import NOISE_KINDS, Corruptor
+from ._core.data import corrupt_array
+from ._core.noise import NOISE_KINDS, Corruptor
 
 
 def clustering_accuracy(labels_true, labels_pred):

@@ -16,7 +16,8 @@ from sklearn.exceptions import ConvergenceWarning
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import sk_dae.datasets
-from sk_dae import DenoisingAutoencoder, _threads
+from sk_dae import DenoisingAutoencoder
+from sk_dae._core import threads as _threads
 
 # ----------------------------------------------------------------- fixtures
 

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-import sk_dae._cluster_report
+import sk_dae._experiment.cluster_report
 from sk_dae import __version__
-from sk_dae.__main__ import main
+from sk_dae._experiment.cli import main
 
 FAST = ["--widths", "2", "--epochs", "2", "--n-init", "1", "--hidden", "16", "--no-figures"]
 
@@ -83,7 +83,7 @@ CLUSTER_FAST = [
 
 def test_cluster_writes_a_table_with_every_row(tmp_path, monkeypatch, capsys):
     # UMAP's first call compiles for a minute: the row that says it is missing is tested.
-    monkeypatch.setattr(sk_dae._cluster_report, "umap_available", lambda: False)
+    monkeypatch.setattr(sk_dae._experiment.cluster_report, "umap_available", lambda: False)
     assert main([*CLUSTER_FAST, "--seeds", "0", "1", "--output", str(tmp_path)]) == 0
     text = (tmp_path / "results.md").read_text()
     assert text in capsys.readouterr().out

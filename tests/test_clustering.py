@@ -79,7 +79,7 @@ def test_umap_recipe_is_seeded_and_beats_raw_codes(digits_split):
     np.testing.assert_array_equal(labels, again)
     raw = KMeans(10, n_init=10, random_state=0).fit_predict(pipe.named_steps["dae"].transform(X))
     assert normalized_mutual_info_score(y, labels) > normalized_mutual_info_score(y, raw)
-    assert clustering_accuracy(y, labels) > 0.8
+    assert clustering_accuracy(y, labels) > clustering_accuracy(y, raw)
 
 
 def test_missing_umap_is_a_clear_import_error(digits_split, monkeypatch, capsys):
@@ -89,12 +89,12 @@ def test_missing_umap_is_a_clear_import_error(digits_split, monkeypatch, capsys)
     with pytest.raises(ImportError, match=r"sk-dae\[cluster\]"):
         make_clustering_pipeline(embedding="umap")
     # compare() refuses before fitting anything.
-    from sk_dae import _compare
+    from sk_dae._experiment import compare as _compare
 
     with pytest.raises(ImportError, match="umap-learn"):
         _compare.compare(digits_split, widths=(2,), embeddings=("umap",), progress=False)
     # The command line says so in one line, no traceback.
-    from sk_dae.__main__ import main
+    from sk_dae._experiment.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["compare", "--embeddings", "umap", "--quiet", "--no-figures"])

@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from sk_dae import _compare, _report
-from sk_dae.__main__ import build_parser, main, settings_from_args
-from sk_dae._presets import PRESETS
+from sk_dae._experiment import compare as _compare
+from sk_dae._experiment import report as _report
+from sk_dae._experiment.cli import build_parser, main, settings_from_args
+from sk_dae._experiment.presets import PRESETS
 from sk_dae.datasets import load_digits
 
 FAST = ["--epochs", "3", "--n-init", "1", "--quiet", "--hidden", "32", "--embeddings", "normalize"]

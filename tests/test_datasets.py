@@ -113,7 +113,7 @@ def test_compare_mnist_offline_exits_with_the_message(
     no_network, no_env_no_cache, monkeypatch, tmp_path, capsys
 ):
     """``sk-dae compare --dataset mnist`` offline, without any MNIST file: status 2."""
-    from sk_dae.__main__ import main
+    from sk_dae._experiment.cli import main
 
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(no_env_no_cache))
     monkeypatch.chdir(tmp_path)  # no ../shared beside it

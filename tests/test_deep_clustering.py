@@ -1,4 +1,4 @@
-"""Tests of DeepClustering (DEC / IDEC) and of its torch side, sk_dae._dec."""
+"""Tests of DeepClustering (DEC / IDEC) and of its torch side, sk_dae._core.dec."""
 
 import copy
 import importlib
@@ -22,8 +22,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, normalize
 
 import sk_dae
-from sk_dae import DenoisingAutoencoder, _dec, clustering
-from sk_dae._deep_clustering import _seeds
+from sk_dae import DenoisingAutoencoder, clustering
+from sk_dae._core import dec as _dec
+from sk_dae._core.seeds import seeds
 from sk_dae.clustering import DeepClustering
 from sk_dae.metrics import clustering_accuracy
 
@@ -134,7 +135,7 @@ def test_fine_tuning_beats_kmeans_on_the_pretrained_codes(pretrained, data):
     X, y = data
     baseline = from_pretrained(pretrained, max_iter=0).fit(X)
     # max_iter=0 is exactly KMeans on the pretrained codes.
-    kmeans = KMeans(10, n_init=10, random_state=_seeds(0)[1])
+    kmeans = KMeans(10, n_init=10, random_state=seeds(0, 2, bits=32)[1])
     kmeans_labels = kmeans.fit_predict(pretrained.transform(X))
     assert adjusted_rand_score(kmeans_labels, baseline.labels_) > 0.99
     for method in ("idec", "dec"):
@@ -281,16 +282,12 @@ def test_verbose_reports_pretraining_and_fine_tuning(data, capsys):
 # ----------------------------------------------------------------- manifold step
 
 
-def test_manifold_start_carries_the_embedding_clusters(pretrained, data, monkeypatch):
-    # A cheap stand-in for UMAP exercises the path without compiling umap-learn's numba.
-    monkeypatch.setattr(clustering, "_require_umap", lambda: None)
-    monkeypatch.setattr(
-        clustering, "make_embedding", lambda kind, n_components, random_state: PCA(3)
-    )
+def test_manifold_start_carries_the_embedding_clusters(pretrained, data):
+    # A transformer as the manifold step: PCA, cheap beside UMAP's numba compilation.
     X = data[0]
-    model = from_pretrained(pretrained, manifold="umap", max_iter=0).fit(X)
+    model = from_pretrained(pretrained, manifold=PCA(3), max_iter=0).fit(X)
     codes = pretrained.transform(X)
-    expected = KMeans(10, n_init=10, random_state=_seeds(0)[1]).fit_predict(
+    expected = KMeans(10, n_init=10, random_state=seeds(0, 2, bits=32)[1]).fit_predict(
         PCA(3).fit_transform(codes)
     )
     assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
@@ -299,7 +296,7 @@ def test_manifold_start_carries_the_embedding_clusters(pretrained, data, monkeyp
         np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
     # Fine-tuning starts from the embedding's clusters: its first target is their one-hot
     # encoding, so the first change of labels is counted against them.
-    tuned = from_pretrained(pretrained, manifold="umap", max_iter=1, tol=0.0).fit(X)
+    tuned = from_pretrained(pretrained, manifold=PCA(3), max_iter=1, tol=0.0).fit(X)
     np.testing.assert_array_equal(tuned.initial_labels_, model.initial_labels_)
     changed = np.mean(tuned.labels_ != tuned.initial_labels_)
     assert tuned.label_changes_[0] == pytest.approx(changed, abs=1e-6)
@@ -309,7 +306,9 @@ def test_normalize_start_clusters_the_codes_by_direction(pretrained, data):
     X = data[0]
     model = from_pretrained(pretrained, manifold="normalize", max_iter=0).fit(X)
     codes = pretrained.transform(X)
-    expected = KMeans(10, n_init=10, random_state=_seeds(0)[1]).fit_predict(normalize(codes))
+    expected = KMeans(10, n_init=10, random_state=seeds(0, 2, bits=32)[1]).fit_predict(
+        normalize(codes)
+    )
     assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
     plain = from_pretrained(pretrained, max_iter=0).fit(X)
     assert adjusted_rand_score(plain.initial_labels_, model.initial_labels_) < 0.99
@@ -319,7 +318,8 @@ def test_normalize_start_clusters_the_codes_by_direction(pretrained, data):
 
 
 def test_manifold_without_umap_learn_says_how_to_install(data, monkeypatch):
-    monkeypatch.setattr(clustering, "umap_available", lambda: False)
+    # As if umap-learn were not installed: it cannot be found, nor imported.
+    monkeypatch.setitem(sys.modules, "umap", None)
     model = DeepClustering(10, manifold="umap")
     with pytest.raises(ImportError, match="umap-learn"):
         model.fit(data[0][:50])
@@ -384,7 +384,7 @@ def test_a_failing_fit_changes_nothing(pretrained, data, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("fine-tuning failed")
 
-    monkeypatch.setattr(sk_dae._deep_clustering, "fine_tune", boom)
+    monkeypatch.setattr(sk_dae.clustering._deep_clustering, "fine_tune", boom)
     model.set_params(init="kmeans")
     with pytest.raises(RuntimeError, match="fine-tuning failed"):
         model.fit(X)

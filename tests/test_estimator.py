@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._data import INFERENCE_BATCH_SIZE
+from sk_dae._core.data import INFERENCE_BATCH_SIZE
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

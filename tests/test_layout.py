@@ -1,119 +1,268 @@
-"""The shape of the package: one idea a module, short functions, imports in one direction.
+"""The shape of the package: folders that show the layers, imports in one direction.
 
-These are the rules of the style notes that a reader relies on to find things; each test
-fails with the name of what breaks them.
+``LAYOUT`` below is the module map of sk_dae: what each module is for and what it may
+import from sk_dae. The tests enforce it (each fails with the name of what breaks it),
+and the module map of ``docs/design.rst`` is generated from it, so the two cannot drift:
+after changing ``LAYOUT``, run ``python tests/test_layout.py`` to rewrite
+``docs/includes/module_map.rst``.
 """
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "sk_dae"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "sk_dae"
+MODULE_MAP = ROOT / "docs" / "includes" / "module_map.rst"
 
-#: What each module of sk_dae may import from sk_dae. The torch side (network, noise,
-#: data path, training loop) sits at the bottom and never reaches up.
-MAY_IMPORT = {
-    "_version": set(),
-    "_network": set(),
-    "_noise": set(),
-    "_threads": set(),
-    "_data": set(),
-    "_jsoncodec": set(),
-    "_presets": set(),
-    "_training": {"_data", "_network"},
-    "_persistence": {"_jsoncodec", "_network", "_training", "_version"},
-    "_estimator": {"_data", "_network", "_noise", "_persistence", "_threads", "_training"},
-    "metrics": {"_data", "_noise"},
-    "plotting": {"metrics"},
-    "datasets": set(),
-    "clustering": {"_deep_clustering", "_estimator", "_presets"},
-    "_dec": {"_data", "_training"},
-    "_deep_clustering": {
-        "_data",
-        "_dec",
-        "_estimator",
-        "_persistence",
-        "_presets",
-        "_threads",
-        "clustering",
-    },
-    "_outliers": {"_data", "_estimator"},
-    "_imputer": {"_estimator"},
-    "_compare": {
-        "_data",
-        "_estimator",
-        "_noise",
-        "_presets",
-        "_threads",
-        "clustering",
-        "metrics",
-    },
-    "_report": {"_compare", "plotting"},
-    "_cluster_report": {"_deep_clustering", "_estimator", "_report", "clustering", "metrics"},
-    "__main__": {
-        "_cluster_report",
-        "_compare",
-        "_noise",
-        "_presets",
-        "_report",
-        "_version",
-        "datasets",
-    },
-    "__init__": {
-        "_deep_clustering",
-        "_estimator",
-        "_imputer",
-        "_network",
-        "_outliers",
-        "_persistence",
-        "_version",
-    },
+#: Folders of sk_dae, their one idea, and the folders (``"."``: the package's top level)
+#: whose modules theirs may import.
+FOLDERS = {
+    "_core": (
+        "the torch core: networks, corruption, the data path, training loops, DEC, threads; "
+        "tensors in, tensors out, no scikit-learn",
+        {"_core"},
+    ),
+    ".": (
+        "the estimators (scikit-learn glue over the core), persistence, metrics, data sets, plots",
+        {"_core", ".", "clustering"},
+    ),
+    "clustering": (
+        "the clusterer, the pipeline helper and the embedding step below both",
+        {"_core", ".", "clustering"},
+    ),
+    "_experiment": (
+        "the ``sk-dae`` command line and its experiments; it uses the library as a user "
+        "would, and nothing in the library imports it",
+        {"_core", ".", "clustering", "_experiment"},
+    ),
 }
 
-#: Modules that know nothing of scikit-learn.
-TORCH_SIDE = ("_network", "_noise", "_data", "_training", "_threads", "_jsoncodec", "_dec")
+#: Every module of sk_dae (dotted, below sk_dae; a package by its folder's name), its one
+#: idea, and the modules of sk_dae it may import.
+LAYOUT = {
+    "__init__": (
+        "the public names",
+        {"_autoencoder", "_core.network", "_imputer", "_outliers", "_persistence", "_version"}
+        | {"clustering"},
+    ),
+    "__main__": ("``python -m sk_dae``", {"_experiment.cli"}),
+    "_version": ("the version", set()),
+    "_core": ("the core's docstring", set()),
+    "_core.network": ("the encoder/decoder ``nn.Module``, weights from a seed", set()),
+    "_core.noise": ("corruption of a batch (Gaussian, masking, salt-and-pepper, swap)", set()),
+    "_core.data": (
+        "tensors, the validation split, batches, batched inference, seeded corruption",
+        set(),
+    ),
+    "_core.seeds": ("independent seeds from a ``random_state``, never the global RNG", set()),
+    "_core.threads": ("who owns torch's CPU threads during a call", set()),
+    "_core.jsoncodec": ("JSON for the safe file's header (tuples, arrays, ...)", set()),
+    "_core.training": (
+        "the autoencoder's epoch loop, stopping rule, progress bar",
+        {"_core.data", "_core.network"},
+    ),
+    "_core.dec": (
+        "DEC/IDEC: soft assignment, target distribution, fine-tuning loop",
+        {"_core.data", "_core.training"},
+    ),
+    "_validation": ("checks of user input shared by the estimators", set()),
+    "_persistence": (
+        "pickle state, the safe file, version checks",
+        {"_core.jsoncodec", "_core.network", "_core.training", "_version"},
+    ),
+    "_autoencoder": (
+        "``DenoisingAutoencoder``: parameters, validation, fitted attributes",
+        {
+            "_core.data",
+            "_core.network",
+            "_core.noise",
+            "_core.seeds",
+            "_core.threads",
+            "_core.training",
+            "_persistence",
+            "_validation",
+        },
+    ),
+    "_wrapper": (
+        "``AutoencoderWrapper``: the base of the estimators that train an autoencoder",
+        {"_autoencoder", "_core.threads", "_persistence"},
+    ),
+    "_outliers": ("``DAEOutlierDetector``", {"_core.data", "_wrapper"}),
+    "_imputer": ("``DAEImputer``", {"_wrapper"}),
+    "metrics": ("scores (PSNR, clustering accuracy, denoising)", {"_core.data", "_core.noise"}),
+    "plotting": ("figures", {"metrics"}),
+    "datasets": ("MNIST and digits loaders", set()),
+    "clustering": (
+        "the public names of clustering",
+        {"clustering._deep_clustering", "clustering._embedding", "clustering._pipeline"},
+    ),
+    "clustering._embedding": ("the step between codes and KMeans (normalize, UMAP)", set()),
+    "clustering._pipeline": (
+        "``make_clustering_pipeline``: autoencoder, embedding, KMeans",
+        {"_autoencoder", "clustering._embedding"},
+    ),
+    "clustering._deep_clustering": (
+        "``DeepClustering`` (DEC, IDEC)",
+        {
+            "_autoencoder",
+            "_core.data",
+            "_core.dec",
+            "_core.seeds",
+            "_core.threads",
+            "_persistence",
+            "_wrapper",
+            "clustering._embedding",
+            "clustering._pipeline",
+        },
+    ),
+    "_experiment": ("the experiment's docstring", set()),
+    "_experiment.presets": ("training budgets of ``sk-dae compare``", {"clustering._pipeline"}),
+    "_experiment.compare": (
+        "what ``sk-dae compare`` fits and scores",
+        {
+            "_autoencoder",
+            "_core.data",
+            "_core.noise",
+            "_core.threads",
+            "_experiment.presets",
+            "clustering",
+            "clustering._embedding",
+            "metrics",
+        },
+    ),
+    "_experiment.report": ("its tables and figures", {"_experiment.compare", "plotting"}),
+    "_experiment.cluster_report": (
+        "``sk-dae cluster``: the deep clustering report",
+        {
+            "_autoencoder",
+            "_experiment.compare",
+            "_experiment.report",
+            "clustering",
+            "clustering._deep_clustering",
+            "metrics",
+        },
+    ),
+    "_experiment.cli": (
+        "the command line",
+        {
+            "_core.noise",
+            "_experiment.cluster_report",
+            "_experiment.compare",
+            "_experiment.presets",
+            "_experiment.report",
+            "_version",
+            "datasets",
+        },
+    ),
+}
 
 MAX_FUNCTION_LINES = 60
 
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts.pop()
+    return ".".join(parts)
+
+
+FILES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = sorted(FILES)
+
+
+def _folder(name):
+    return name.split(".")[0] if "." in name or (PACKAGE / name).is_dir() else "."
 
 
 def _tree(name):
-    return ast.parse((PACKAGE / f"{name}.py").read_text())
+    return ast.parse(FILES[name].read_text())
 
 
-def _imports(tree):
-    """Top-level packages and sk_dae modules imported anywhere in ``tree``."""
+def _package_of(name):
+    """The dotted package that holds module ``name`` ("" for the top level)."""
+    if FILES[name].name == "__init__.py":
+        return name if name != "__init__" else ""
+    return name.rpartition(".")[0]
+
+
+def _imports(name):
+    """Top-level packages and sk_dae modules that module ``name`` imports anywhere."""
     outside, inside = set(), set()
-    for node in ast.walk(tree):
+    for node in ast.walk(_tree(name)):
         if isinstance(node, ast.Import):
-            outside.update(alias.name.split(".")[0] for alias in node.names)
+            for alias in node.names:
+                top, _, rest = alias.name.partition(".")
+                (inside.add(rest) if top == "sk_dae" and rest else outside.add(top))
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = _package_of(name).split(".") if _package_of(name) else []
+            base = base[: len(base) - (node.level - 1)]
+            if node.module:
+                base = base + node.module.split(".")
+            candidates = [".".join(base + [alias.name]) for alias in node.names]
+            found = [c for c in candidates if c in FILES]
+            inside.update(found or [".".join(base) or "__init__"])
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                if node.module:
-                    inside.add(node.module.split(".")[0])
-                else:
-                    inside.update(alias.name for alias in node.names)
-            else:
-                outside.add(node.module.split(".")[0])
-    return outside, inside
+            top, _, rest = node.module.partition(".")
+            (inside.add(rest) if top == "sk_dae" and rest else outside.add(top))
+    return outside, inside - {name}
 
 
 def test_every_module_has_a_place_in_the_map():
-    assert set(MODULES) == set(MAY_IMPORT)
+    assert set(MODULES) == set(LAYOUT)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_imports_go_one_way(name):
-    _, inside = _imports(_tree(name))
-    assert inside <= MAY_IMPORT[name], f"sk_dae.{name} imports {sorted(inside - MAY_IMPORT[name])}"
+    _, inside = _imports(name)
+    allowed = LAYOUT[name][1]
+    assert inside <= allowed, f"sk_dae.{name} imports {sorted(inside - allowed)}"
 
 
-@pytest.mark.parametrize("name", TORCH_SIDE)
-def test_the_torch_side_knows_nothing_of_sklearn(name):
-    outside, _ = _imports(_tree(name))
+@pytest.mark.parametrize("name", [m for m in MODULES if m not in ("__init__", "__main__")])
+def test_each_folder_imports_only_the_folders_below_it(name):
+    _, inside = _imports(name)
+    reachable = FOLDERS[_folder(name)][1]
+    far = sorted(m for m in inside if _folder(m) not in reachable)
+    assert not far, f"sk_dae.{name} ({_folder(name)}) reaches into {far}"
+
+
+def test_no_import_cycle():
+    graph = {name: _imports(name)[1] for name in MODULES}
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            pytest.fail("import cycle: " + " -> ".join(path[path.index(name) :] + [name]))
+        if name in done:
+            return
+        path.append(name)
+        for other in sorted(graph[name]):
+            visit(other)
+        path.pop()
+        done.add(name)
+
+    for name in MODULES:
+        visit(name)
+
+
+@pytest.mark.parametrize("name", [m for m in MODULES if _folder(m) == "_core"])
+def test_the_core_knows_nothing_of_sklearn(name):
+    outside, _ = _imports(name)
     assert "sklearn" not in outside
+
+
+def test_the_library_never_imports_the_experiment():
+    users = sorted(
+        name
+        for name in MODULES
+        if _folder(name) != "_experiment"
+        and name != "__main__"
+        and any(_folder(m) == "_experiment" for m in _imports(name)[1])
+    )
+    assert not users, f"{users} import sk_dae._experiment"
 
 
 def _code_lines(function):
@@ -139,7 +288,7 @@ def _stores_parameters_only(function):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_functions_fit_on_a_screen(name):
-    source = (PACKAGE / f"{name}.py").read_text().splitlines()
+    source = FILES[name].read_text().splitlines()
     long = []
     for node in ast.walk(_tree(name)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -149,3 +298,43 @@ def test_functions_fit_on_a_screen(name):
             if n_lines > MAX_FUNCTION_LINES:
                 long.append(f"{node.name} ({n_lines} lines)")
     assert not long, f"sk_dae.{name}: functions longer than {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def module_map():
+    """The module map of docs/design.rst, as reStructuredText, from ``FOLDERS`` and
+    ``LAYOUT``."""
+    lines = [
+        ".. This file is generated by `python tests/test_layout.py` from the rules that",
+        "   tests/test_layout.py enforces; edit those, not this file.",
+        "",
+    ]
+    for folder, (idea, reachable) in FOLDERS.items():
+        title = "sk_dae/ (top level)" if folder == "." else f"sk_dae/{folder}/"
+        below = ", ".join("the top level" if f == "." else f"``{f}/``" for f in sorted(reachable))
+        lines += [f"``{title}``", f"   {idea}. May import: {below}.", ""]
+        rows = [
+            (f"``{name}``", idea, ", ".join(f"``{m}``" for m in sorted(allowed)) or "nothing")
+            for name, (idea, allowed) in LAYOUT.items()
+            if _folder(name) == folder
+        ]
+        lines += _list_table(rows)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _list_table(rows):
+    out = [".. list-table::", "   :header-rows: 1", "   :widths: 25 45 30", ""]
+    for row in [("module", "its one idea", "may import from sk_dae"), *rows]:
+        out.append(f"   * - {row[0]}")
+        out += [f"     - {cell}" for cell in row[1:]]
+    return out + [""]
+
+
+def test_the_documented_module_map_is_the_enforced_one():
+    assert MODULE_MAP.read_text() == module_map(), (
+        "docs/includes/module_map.rst is stale: run `python tests/test_layout.py`."
+    )
+
+
+if __name__ == "__main__":
+    MODULE_MAP.write_text(module_map())
+    sys.exit(0)

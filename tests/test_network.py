@@ -1,4 +1,4 @@
-"""Unit tests of ``sk_dae._network`` on tensors: shapes, tying, seeding, init, dropout."""
+"""Unit tests of ``sk_dae._core.network`` on tensors: shapes, tying, seeding, init, dropout."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from sk_dae._network import (
+from sk_dae._core.network import (
     Autoencoder,
     Dropout,
     TiedLinear,

@@ -1,4 +1,4 @@
-"""Unit tests of ``sk_dae._noise`` on tensors: the statistics of each noise process,
+"""Unit tests of ``sk_dae._core.noise`` on tensors: the statistics of each noise process,
 reproducibility from a generator, and the buffer contract of ``Corruptor``.
 
 The statistical tests use a 2000 x 500 tensor, i.e. N = 1,000,000 draws, so that
@@ -9,7 +9,7 @@ it is used).
 import pytest
 import torch
 
-from sk_dae._noise import (
+from sk_dae._core.noise import (
     NOISE_KINDS,
     Corruptor,
     gaussian_noise,

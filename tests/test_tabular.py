@@ -10,7 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 from sk_dae import DenoisingAutoencoder
-from sk_dae._training import reconstruction_loss
+from sk_dae._core.training import reconstruction_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -18,8 +18,9 @@ from conftest import interrupt_at_step, short_training, small, tiny
 from sklearn.model_selection import GridSearchCV
 from torch.nn.modules.module import register_module_forward_pre_hook
 
-from sk_dae import DenoisingAutoencoder, _threads
-from sk_dae._estimator import _training_work
+from sk_dae import DenoisingAutoencoder
+from sk_dae._autoencoder import _training_work
+from sk_dae._core import threads as _threads
 
 # torch's thread count while a test runs: not 1 (what sk_dae's tests otherwise use) and
 # not the number of cores, so that neither can pass for it by accident.
@@ -215,7 +216,7 @@ def test_available_cores_honours_affinity_torch_and_omp_num_threads(monkeypatch)
 
 AFFINITY_SCRIPT = """
 import os, torch
-from sk_dae import _threads
+from sk_dae._core import threads as _threads
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 large = _threads.Work(1e9, n_batches=1000)
 print(_threads.available_cores(), _threads.choose(large))

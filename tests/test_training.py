@@ -1,4 +1,4 @@
-"""Unit tests of ``sk_dae._training`` on tensors: the training loop, its stopping rules,
+"""Unit tests of ``sk_dae._core.training`` on tensors: the training loop, its stopping rules,
 best-weight restoration, divergence, batching and the optimizer's weight decay.
 
 The toy problem: 320 rows of a rank-2 signal in 10 features (plus a little noise), split
@@ -13,10 +13,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sk_dae._data import batch_indices, epochs_for, n_batches
-from sk_dae._network import Dropout, build_autoencoder, init_output_bias
-from sk_dae._noise import Corruptor
-from sk_dae._training import CosineSchedule, TrainingDivergedError, make_optimizer, train
+from sk_dae._core.data import batch_indices, epochs_for, n_batches
+from sk_dae._core.network import Dropout, build_autoencoder, init_output_bias
+from sk_dae._core.noise import Corruptor
+from sk_dae._core.training import CosineSchedule, TrainingDivergedError, make_optimizer, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

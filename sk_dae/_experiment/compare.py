@@ -5,8 +5,8 @@ For every latent width, a :class:`~sk_dae.DenoisingAutoencoder` and a
 is a list of rows, one per representation of the test data (the raw input, then PCA and
 DAE codes of each width, then clusterings of the DAE codes), each a dict with the keys of
 :data:`COLUMNS`; a metric that does not apply to a row is NaN. What is fitted is a
-:class:`Settings`, made from a preset of :mod:`sk_dae._presets`; the tables and figures
-are written by :mod:`sk_dae._report`.
+:class:`Settings`, made from a preset of :mod:`sk_dae._experiment.presets`; the tables and figures
+are written by :mod:`sk_dae._experiment.report`.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
 
-from . import _threads
-from ._data import corrupt_array
-from ._estimator import DenoisingAutoencoder
-from ._noise import NOISE_KINDS, Corruptor
-from ._presets import PRESETS
-from .clustering import _require_umap, make_embedding, umap_available
-from .metrics import clustering_accuracy, psnr
+from .._autoencoder import DenoisingAutoencoder
+from .._core import threads as _threads
+from .._core.data import corrupt_array
+from .._core.noise import NOISE_KINDS, Corruptor
+from ..clustering._embedding import make_embedding, require_umap, umap_available
+from ..metrics import clustering_accuracy, psnr
+from .presets import PRESETS
 
 #: Corruptions of the test images that every model is asked to undo (kind: level).
 EVAL_NOISE = {"gaussian": 0.5, "masking": 0.5, "salt_and_pepper": 0.2}
@@ -111,7 +111,7 @@ class Settings:
 
     @classmethod
     def from_preset(cls, preset="digits", **overrides):
-        """The settings of a preset of :data:`sk_dae._presets.PRESETS`, with
+        """The settings of a preset of :data:`sk_dae._experiment.presets.PRESETS`, with
         ``overrides`` (None values are ignored)."""
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}.")
@@ -135,7 +135,7 @@ class Settings:
                     f"unknown embedding {kind!r}; expected some of {sorted(EMBEDDING_METHODS)}."
                 )
         if "umap" in embeddings:
-            _require_umap()  # fail now, not after the first fits
+            require_umap()  # fail now, not after the first fits
         for kind in self.eval_noise:
             if kind not in NOISE_KINDS:
                 raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}.")

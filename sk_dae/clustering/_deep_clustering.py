@@ -1,7 +1,7 @@
 """DeepClustering: DEC and IDEC as a scikit-learn clusterer, on KMeans's interface.
 
 The torch side (soft assignment, target distribution, fine-tuning loop) is
-:mod:`sk_dae._dec`; this module pretrains the autoencoder, initialises the centres,
+:mod:`sk_dae._core.dec`; this module pretrains the autoencoder, initialises the centres,
 turns the parameters into the loop's arguments and its result into fitted attributes.
 """
 
@@ -19,6 +19,7 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
@@ -26,11 +27,21 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from . import _persistence, _threads
-from ._data import as_tensor
-from ._dec import ClusteringModule, DivergedError, fine_tune, log_soft_assignment, make_optimizer
-from ._estimator import DenoisingAutoencoder, wrapped_autoencoder
-from ._presets import CLUSTERING_DAE_PARAMS
+from .. import _persistence
+from .._autoencoder import DenoisingAutoencoder
+from .._core import threads as _threads
+from .._core.data import as_tensor
+from .._core.dec import (
+    ClusteringModule,
+    DivergedError,
+    fine_tune,
+    log_soft_assignment,
+    make_optimizer,
+)
+from .._core.seeds import seeds
+from .._wrapper import wrapped_autoencoder
+from ._embedding import make_embedding, require_umap
+from ._pipeline import CLUSTERING_DAE_PARAMS
 
 #: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
 #: encoder trained 20 epochs to undo masking noise, as in the DEC papers) with 10 codes
@@ -71,7 +82,7 @@ class DeepClustering(
         (``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000),
         output_activation="identity", noise="masking", noise_level=0.2, max_iter=20,
         batch_size=256)``, see
-        ``sk_dae._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). Its parameters can be
+        ``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). Its parameters can be
         searched as ``autoencoder__<name>`` when it is given. With ``prefit=True`` it
         must be fitted, and is copied instead of trained.
 
@@ -117,14 +128,15 @@ class DeepClustering(
     n_init : int, default=10
         KMeans restarts of ``init="kmeans"``.
 
-    manifold : {"umap", "normalize"} or None, default=None
+    manifold : {"umap", "normalize"}, transformer or None, default=None
         A step between the pretrained codes and the KMeans that finds the initial
-        clusters (see :func:`sk_dae.clustering.make_embedding`); the initial centres
-        are then the means of each cluster's codes. ``"umap"``: a UMAP embedding into
-        ``n_clusters`` dimensions (the N2D recipe, McConville et al., 2020; needs
-        umap-learn). ``"normalize"``: the codes scaled to unit length, so that KMeans
-        groups them by direction (cheap; see the user guide for what it measured).
-        None: KMeans on the codes.
+        clusters; the initial centres are then the means of each cluster's codes.
+        ``"umap"``: a UMAP embedding into ``n_clusters`` dimensions (the N2D recipe,
+        McConville et al., 2020; needs umap-learn). ``"normalize"``: the codes scaled
+        to unit length, so that KMeans groups them by direction (see
+        :func:`sk_dae.clustering.make_embedding` for both). A transformer (anything
+        with ``fit_transform``, e.g. ``PCA(5)`` or a ``umap.UMAP`` of your own
+        settings) is cloned and fitted on the codes. None: KMeans on the codes.
 
     prefit : bool, default=False
         Whether ``autoencoder`` is already fitted. Then it is copied and fine-tuned
@@ -277,7 +289,7 @@ class DeepClustering(
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "init": [StrOptions({"kmeans"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "manifold": [StrOptions({"umap", "normalize"}), None],
+        "manifold": [StrOptions({"umap", "normalize"}), HasMethods(["fit_transform"]), None],
         "prefit": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -361,7 +373,7 @@ class DeepClustering(
         self._check_fit_params(X)
         scale = 1.0 if self.prefit else _input_scale(X)
         X = _divided(X, scale)
-        shuffle_seed, cluster_seed = _seeds(self.random_state)
+        shuffle_seed, cluster_seed = seeds(self.random_state, 2, bits=32)
         autoencoder = self._pretrained_autoencoder(X)
         interrupted = not self.prefit and autoencoder.interrupted_
         codes = autoencoder.transform(X)
@@ -410,10 +422,8 @@ class DeepClustering(
             raise ValueError(
                 "DeepClustering clusters codes: the autoencoder needs transform_layers='code'."
             )
-        if self.manifold == "umap":
-            from .clustering import _require_umap
-
-            _require_umap()
+        if isinstance(self.manifold, str) and self.manifold == "umap":
+            require_umap()
 
     def _pretrained_autoencoder(self, X):
         """The pretrained autoencoder, a new object; its ``interrupted_`` tells whether
@@ -440,10 +450,7 @@ class DeepClustering(
             return centers, _nearest(codes, centers, self.degrees_of_freedom)
         points = codes
         if self.manifold is not None:
-            from .clustering import make_embedding
-
-            step = make_embedding(self.manifold, n_components=self.n_clusters, random_state=seed)
-            points = step.fit_transform(codes)
+            points = self._manifold_step(seed).fit_transform(codes)
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
         with threadpool_limits(limits=self._kmeans_threads(points)):
             kmeans.fit(points)
@@ -452,6 +459,13 @@ class DeepClustering(
             return kmeans.cluster_centers_, labels
         centers = np.stack([codes[labels == k].mean(axis=0) for k in range(self.n_clusters)])
         return centers, labels
+
+    def _manifold_step(self, seed):
+        """The unfitted step of ``manifold``: a clone of a given transformer, else the
+        named embedding into ``n_clusters`` dimensions."""
+        if not isinstance(self.manifold, str):
+            return clone(self.manifold)
+        return make_embedding(self.manifold, n_components=self.n_clusters, random_state=seed)
 
     def _kmeans_threads(self, points):
         """KMeans's OpenMP threads: ``n_threads``, or the thread policy's count for its
@@ -729,16 +743,3 @@ def _kernel_scale(codes, centers, labels):
 def _nearest(codes, centers, degrees_of_freedom):
     """The nearest centre of every code (the highest soft assignment), int64."""
     return _soft_assignment(codes, centers, degrees_of_freedom).argmax(axis=1).astype(np.int64)
-
-
-def _seeds(random_state):
-    """Two independent seeds (shuffling; KMeans and UMAP) from ``random_state``; None
-    draws OS entropy, never numpy's global generator."""
-    if random_state is None:
-        entropy = np.random.SeedSequence().entropy
-    elif isinstance(random_state, (Integral, np.integer)):
-        entropy = int(random_state)
-    else:  # a RandomState instance owned by the user
-        entropy = int(random_state.randint(np.iinfo(np.int32).max))
-    states = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
-    return [int(s) for s in states]

@@ -1,6 +1,6 @@
 """The report of ``sk-dae compare``: markdown, CSV and JSON tables, and the figures.
 
-It reads the result of :func:`sk_dae._compare.compare` and fits nothing.
+It reads the result of :func:`sk_dae._experiment.compare.compare` and fits nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._compare import COLUMNS
+from .compare import COLUMNS
 
 
 def _format(value, key):
@@ -36,7 +36,7 @@ def markdown_table(rows, columns=None):
 
     Examples
     --------
-    >>> from sk_dae._report import markdown_table
+    >>> from sk_dae._experiment.report import markdown_table
     >>> print(markdown_table([{"method": "PCA", "width": 2, "mse_clean": 0.05}],
     ...                      columns=["method", "width", "mse_clean"]))
     | method | width | clean MSE |
@@ -60,7 +60,7 @@ def losses_to_pca(rows, n_train=None):
 
     Examples
     --------
-    >>> from sk_dae._report import losses_to_pca
+    >>> from sk_dae._experiment.report import losses_to_pca
     >>> rows = [{"method": "input", "width": 64}, {"method": "PCA", "width": 32,
     ...         "mse_clean": 0.0027}, {"method": "DAE", "width": 32, "mse_clean": 0.0037}]
     >>> print(losses_to_pca(rows, n_train=1347)[0])  # doctest: +ELLIPSIS
@@ -143,7 +143,7 @@ def write_figures(result, output, *, n_images=10, dpi=80):
 
 def _figures(result, n_images):
     """``(file name, figure)`` of every figure that ``result`` can show."""
-    from . import plotting
+    from .. import plotting
 
     data, rows = result.data, result.rows
     widths = result.settings["widths"]
@@ -167,7 +167,7 @@ def _figures(result, n_images):
 
 def _denoising_grids(result, n_images):
     """One grid per test corruption, with the widest models (the best denoisers)."""
-    from . import plotting
+    from .. import plotting
 
     data = result.data
     width = max(result.settings["widths"])
@@ -190,7 +190,7 @@ def _denoising_grids(result, n_images):
 def _best_clustering_figure(result):
     """The confusion matrix of the best clustering of any codes (the raw input is the
     baseline, not a candidate)."""
-    from . import plotting
+    from .. import plotting
 
     best = max(
         (row for row in result.rows if row["method"] != "input" and not _isnan(row["kmeans_acc"])),

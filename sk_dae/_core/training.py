@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-from ._data import batch_indices, map_batches
-from ._network import use_generator
+from .data import batch_indices, map_batches
+from .network import use_generator
 
 
 class TrainingDivergedError(ValueError):

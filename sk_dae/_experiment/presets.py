@@ -2,23 +2,12 @@
 
 :data:`PRESETS` are the budgets of ``sk-dae compare --preset NAME`` and of
 ``compare(data, preset=NAME)``: the same models for the same name. Each is a dict of
-:class:`sk_dae._compare.Settings` fields plus the ``dataset`` it is meant for.
+:class:`sk_dae._experiment.compare.Settings` fields plus the ``dataset`` it is meant for.
 """
 
 from __future__ import annotations
 
-#: Parameters of the autoencoder of the clustering recipe: the encoder of the DEC family
-#: (Xie et al., 2016) trained to undo masking noise, at the constant step size of the
-#: recipe's measurements (the documented mnist-cluster table).
-CLUSTERING_DAE_PARAMS = {
-    "hidden_layer_sizes": (500, 500, 2000),
-    "noise": "masking",
-    "noise_level": 0.2,
-    "batch_size": 256,
-    "learning_rate": "constant",
-    "learning_rate_init": 1e-3,
-    "max_iter": 20,
-}
+from ..clustering._pipeline import CLUSTERING_DAE_PARAMS
 
 #: DenoisingAutoencoder settings of the default comparison, on sklearn's 8x8 digits: the
 #: estimator's defaults ((128,) hidden units, cosine schedule, 200 epochs) trained at the

@@ -1,7 +1,7 @@
 """DenoisingAutoencoder: parameters, validation and scikit-learn glue.
 
-The network (:mod:`sk_dae._network`), the corruption (:mod:`sk_dae._noise`) and the
-training loop (:mod:`sk_dae._training`) know nothing of scikit-learn; this module turns
+The network (:mod:`sk_dae._core.network`), the corruption (:mod:`sk_dae._core.noise`) and the
+training loop (:mod:`sk_dae._core.training`) know nothing of scikit-learn; this module turns
 user input into their arguments and their results into fitted attributes.
 """
 
@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import sys
 import warnings
-import weakref
 from dataclasses import dataclass
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
-import sklearn
 import torch
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
-    clone,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -36,10 +30,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _persistence, _threads
-from ._data import (
+from . import _persistence
+from ._core import threads as _threads
+from ._core.data import (
     INFERENCE_BATCH_SIZE,
     batch_size_for,
+    column_means,
     column_spread,
     corrupt_array,
     epochs_for,
@@ -48,15 +44,31 @@ from ._data import (
     n_batches,
     training_tensors,
 )
-from ._network import ACTIVATIONS, Autoencoder, TiedLinear, build_autoencoder, init_output_bias
-from ._noise import NOISE_KINDS, Corruptor
-from ._training import (
+from ._core.network import (
+    ACTIVATIONS,
+    Autoencoder,
+    build_autoencoder,
+    float64_copy,
+    hidden_activations,
+    init_output_bias,
+)
+from ._core.noise import NOISE_KINDS, Corruptor
+from ._core.seeds import seeds
+from ._core.training import (
     CosineSchedule,
     TrainingDivergedError,
     make_optimizer,
     progress_bar,
     row_mse,
     train,
+)
+from ._validation import (
+    caller_stacklevel,
+    check_hidden_layer_sizes,
+    observed_range,
+    refuse_featureless,
+    resolve_device,
+    validate_targets,
 )
 
 
@@ -487,7 +499,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
                 self._add_training_data(run, X, Y, incremental)
                 if not continuing:
-                    init_output_bias(run.module, _column_means(X if Y is None else Y))
+                    init_output_bias(run.module, column_means(X if Y is None else Y))
                 result = self._train(run, incremental, data_range)
                 self._store(run, result, continuing, incremental)
         except BaseException:
@@ -509,11 +521,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
                 f"got {self.noise_level}."
             )
-        return _check_hidden_layer_sizes(self.hidden_layer_sizes), _resolve_device(self.device)
+        return check_hidden_layer_sizes(self.hidden_layer_sizes), resolve_device(self.device)
 
     def _check_input(self, X, continuing, incremental):
         """Validated ``X`` (float32 unless it is float64) and its ``(min, max)``."""
-        _refuse_featureless(self, X)
+        refuse_featureless(self, X)
         # Integer input (e.g. uint8 images) becomes float32 in one copy, not float64 and
         # then float32; anything else (lists, object arrays) float64 first, so that values
         # beyond float32 reach the range check below instead of overflowing in a cast.
@@ -526,7 +538,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
             ensure_all_finite="allow-nan",
         )
-        low, high = _observed_range(X)
+        low, high = observed_range(X)
         float32_max = float(np.finfo(np.float32).max)
         if max(-low, high) > float32_max:
             raise ValueError(
@@ -540,8 +552,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """The clean targets (None: ``X`` itself) and their ``(min, max)``."""
         if self.target == "input":
             return None, data_range
-        Y = _validate_targets(self, X, y)
-        return Y, _observed_range(Y)
+        Y = validate_targets(self, X, y)
+        return Y, observed_range(Y)
 
     def _feature_scale(self, X, continuing):
         """``feature_scale_`` of this fit: the fitted one when continuing, else every
@@ -570,7 +582,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 "raise noise_level, or set noise_scale='std' for noise in units of each "
                 "feature's standard deviation.",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
 
     def _start_run(self, n_features, ranges, hidden, device, continuing, scale=None):
@@ -580,7 +592,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         the targets (what the output activation must reach).
         """
         data_range, target_range = ranges
-        init_seed, noise_seed, split_seed = _seeds(self.random_state)
+        init_seed, noise_seed, split_seed = seeds(self.random_state, 3)
         if continuing:
             self._check_same_architecture(hidden)
             run = _Run(
@@ -652,7 +664,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 "values outside [0, 1] cannot be reconstructed. Scale them like the first "
                 "data, or refit with output_activation='identity'.",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
 
     def _optimizer_for(self, module, continuing):
@@ -793,14 +805,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 f"{result.n_steps} optimizer step(s) of this fit; the model keeps {kept}. "
                 "Call fit again with warm_start=True (or partial_fit) to continue.",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
         elif self._checks_convergence(incremental) and not result.converged:
             warnings.warn(
                 f"Stopped at max_iter={max_iter} epochs before the loss converged; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
 
     def _resolve_output_activation(self, data_min, data_max):
@@ -828,7 +840,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         module = self.module_
         if X.dtype == np.float64:
-            module = _float64_copy(module)
+            module = float64_copy(module)
 
         def apply(batch):
             # Missing entries enter the network as zeros, as masked ones do in training.
@@ -847,7 +859,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _validate_X(self, X):
         check_is_fitted(self)
-        _refuse_featureless(self, X)
+        refuse_featureless(self, X)
         return validate_data(
             self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
         )
@@ -868,7 +880,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         X = self._validate_X(X)
         if self.transform_layers == "all":
-            return self._map(_hidden_activations, X)
+            return self._map(hidden_activations, X)
         return self._map(Autoencoder.encode, X)
 
     def get_feature_names_out(self, input_features=None):
@@ -912,7 +924,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             The reconstructions ``D(z)``.
         """
         check_is_fitted(self)
-        _refuse_featureless(self, X)
+        refuse_featureless(self, X)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self.n_components:
             raise ValueError(
@@ -956,7 +968,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 "extrapolates there and its reconstructions mean little. Scale X as the "
                 "training data were scaled.",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
 
     def score_samples(self, X):
@@ -1009,7 +1021,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if self.target == "input":
             return float(np.mean(self.score_samples(X)))
         X = self._validate_X(X)
-        Y = _validate_targets(self, X, y)
+        Y = validate_targets(self, X, y)
         squared = (self._map(Autoencoder.forward, X).astype(np.float64) - Y) ** 2
         return -float(np.nanmean(squared))
 
@@ -1036,7 +1048,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             getattr(self, "feature_scale_", None),
         )
         with _threads.limit(self.n_threads, _inference_work(None, X)):
-            return corrupt_array(X, corruptor, _seeds(random_state)[1], dtype=X.dtype)
+            return corrupt_array(X, corruptor, seeds(random_state, 3)[1], dtype=X.dtype)
 
     def summary(self):
         """The network's layers, output shapes and parameter counts, as printable text.
@@ -1169,108 +1181,13 @@ class _Run:
     feature_scale: np.ndarray = None
 
 
-# Frames of these folders are skipped when a warning names the line that caused it.
-_LIBRARY_DIRS = tuple(
-    os.path.dirname(module.__file__) + os.sep
-    for module in (sklearn, joblib, sys.modules[__package__])
-)
-
-
-def _caller_stacklevel():
-    """The ``stacklevel`` that makes a warning raised by the calling function point at the
-    first line outside sk_dae, scikit-learn and joblib: the user's ``fit`` or
-    ``Pipeline.fit``, not ``sklearn/base.py``."""
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-# Float64 copies of fitted networks, for float64 input; dropped with the network.
-_FLOAT64_COPIES = weakref.WeakKeyDictionary()
-
-
-def _float64_copy(module):
-    """A float64 copy of ``module``, made again only if its weights changed in place.
-
-    The weights are compared by value: tensor versions would miss a fused optimizer's
-    in-place step (fused Adam leaves them unchanged). A float32 value survives the round
-    trip through float64 exactly, so equal means unchanged.
-    """
-    cached = _FLOAT64_COPIES.get(module)
-    if cached is None or not _same_values(module, cached):
-        cached = copy.deepcopy(module).double()
-        _FLOAT64_COPIES[module] = cached
-    return cached
-
-
-def _same_values(module, float64_copy):
-    with torch.no_grad():
-        pairs = zip(module.state_dict().values(), float64_copy.state_dict().values())
-        return all(torch.equal(a, b.to(a.dtype)) for a, b in pairs)
-
-
-def _hidden_activations(module, x):
-    """The activations of every hidden layer of ``module`` (encoder, code, decoder) for
-    the batch ``x``, side by side: the input of every linear layer but the first."""
-    outputs, first = [], True
-    for layer in (*module.encoder, *module.decoder):
-        if isinstance(layer, (torch.nn.Linear, TiedLinear)):
-            if not first:
-                outputs.append(x)
-            first = False
-        x = layer(x)
-    return torch.cat(outputs, dim=1)
-
-
-def _observed_range(X):
-    """``(min, max)`` of the observed (non-NaN) entries of ``X``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's all-NaN warning
-        low, high = float(np.nanmin(X)), float(np.nanmax(X))
-    if math.isnan(low):
-        raise ValueError("X holds no observed value: every entry is missing (NaN).")
-    return low, high
-
-
-def wrapped_autoencoder(wrapper, defaults):
-    """The unfitted autoencoder that ``wrapper`` (a detector or an imputer) trains: a
-    clone of its ``autoencoder`` parameter, or a new one with ``defaults`` when that is
-    None, given the wrapper's ``random_state`` and ``n_threads`` when they are set."""
-    template = wrapper.autoencoder
-    if template is None:
-        template = DenoisingAutoencoder(**defaults)
-    autoencoder = clone(template)
-    for name in ("random_state", "n_threads"):
-        if getattr(wrapper, name) is not None:
-            autoencoder.set_params(**{name: getattr(wrapper, name)})
-    return autoencoder
-
-
-def _validate_targets(estimator, X, y):
-    """``y`` checked as the clean rows of the pairs ``(X, y)`` of ``target="y"``."""
-    if y is None:
-        raise ValueError(
-            "target='y' learns to reconstruct clean rows from noisy ones: pass them as y, "
-            "e.g. fit(X_noisy, X_clean). Use target='input' to reconstruct X itself."
-        )
-    y = np.asarray(y) if not hasattr(y, "shape") else y
-    if getattr(y, "ndim", 2) != 2 or y.shape != X.shape:
-        raise ValueError(
-            f"With target='y', y must hold the clean rows of X, of X's shape {X.shape}; "
-            f"got y of shape {getattr(y, 'shape', None)}. Class labels as y need "
-            "target='input' (the default), which ignores y."
-        )
-    return check_array(y, dtype=X.dtype, ensure_all_finite="allow-nan", input_name="y")
-
-
 def _training_work(estimator, X, incremental):
     """What fitting ``estimator`` on ``X`` computes, for the thread policy; None when the
     shape or the parameters are invalid (validation then says what is wrong)."""
     try:
         n_samples, n_features = getattr(X, "shape", None) or np.shape(X)
         hidden = _resolve_hidden(
-            _check_hidden_layer_sizes(estimator.hidden_layer_sizes),
+            check_hidden_layer_sizes(estimator.hidden_layer_sizes),
             n_features,
             estimator.n_components,
         )
@@ -1293,35 +1210,6 @@ def _inference_work(module, X):
     return _threads.Work(2 * rows * per_row, n_batches)
 
 
-def _refuse_featureless(estimator, X):
-    """sklearn's own check words a DataFrame without columns as a numpy internal error."""
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) == 2 and shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is "
-            f"required by {type(estimator).__name__}."
-        )
-
-
-def _check_hidden_layer_sizes(sizes):
-    if isinstance(sizes, str) and sizes == "auto":
-        return sizes
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        raise ValueError(
-            f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
-        ) from None
-    for size in sizes:
-        if (
-            isinstance(size, (bool, np.bool_))
-            or not isinstance(size, (Integral, np.integer))
-            or size < 1
-        ):
-            raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}.")
-    return tuple(int(s) for s in sizes)
-
-
 def _resolve_hidden(sizes, n_features, n_components):
     """``hidden_layer_sizes``, with ``"auto"`` resolved from the data's width: one layer
     of ``max(128, 2 * n_features, 2 * n_components)`` units (at most 512) and, for more
@@ -1330,46 +1218,3 @@ def _resolve_hidden(sizes, n_features, n_components):
         return sizes
     width = min(512, max(128, 2 * n_features, 2 * n_components))
     return (width, width // 2) if n_features > 256 else (width,)
-
-
-def _column_means(X, max_rows=10_000):
-    """Every column's mean over its observed entries, from at most ``max_rows`` rows
-    spread over ``X`` (0 for a column without any): where training starts the output."""
-    rows = np.asarray(X[:: max(1, X.shape[0] // max_rows)], dtype=np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column
-        return np.nan_to_num(np.nanmean(rows, axis=0), nan=0.0)
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', 'cuda:0', ..."
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for, but CUDA is not available here.")
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device={device!r} was asked for, but MPS is not available here.")
-    return resolved
-
-
-def _seeds(random_state):
-    """Three independent seeds (weights, noise and shuffling, validation split).
-
-    ``None`` draws fresh OS entropy instead of numpy's global generator, so fitting never
-    changes global random state.
-    """
-    if random_state is None:
-        entropy = np.random.SeedSequence().entropy
-    elif isinstance(random_state, (Integral, np.integer)):
-        entropy = int(random_state)
-    else:  # a RandomState instance owned by the user
-        entropy = int(random_state.randint(np.iinfo(np.int32).max))
-    return [
-        int(s)
-        for s in np.random.SeedSequence(entropy).generate_state(3, dtype=np.uint64) >> np.uint64(1)
-    ]

@@ -35,11 +35,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from threadpoolctl import threadpool_limits
 
-from ._deep_clustering import DEFAULT_AUTOENCODER_PARAMS, DeepClustering
-from ._estimator import DenoisingAutoencoder
-from ._report import markdown_table
-from .clustering import umap_available
-from .metrics import clustering_accuracy
+from .._autoencoder import DenoisingAutoencoder
+from ..clustering import umap_available
+from ..clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS, DeepClustering
+from ..metrics import clustering_accuracy
+from .report import markdown_table
 
 PIXELS = "KMeans on pixels"
 PCA_ROW = "KMeans on PCA-{width}"
@@ -198,7 +198,7 @@ def cluster_report(
         One run of every row per seed.
     autoencoder : DenoisingAutoencoder, default=None
         The autoencoder to pretrain (cloned); None: ``DeepClustering``'s default one
-        (``sk_dae._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``).
+        (``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``).
     autoencoder_params : dict, default=None
         Parameters set on that autoencoder (e.g. ``max_iter``).
     clustering_params : dict, default=None

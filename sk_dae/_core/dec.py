@@ -1,6 +1,6 @@
 """Deep embedded clustering: DEC (Xie et al., 2016) and IDEC (Guo et al., 2017); torch only.
 
-The encoder of a pretrained :class:`~sk_dae._network.Autoencoder` maps rows to codes, and
+The encoder of a pretrained :class:`~sk_dae._core.network.Autoencoder` maps rows to codes, and
 ``n_clusters`` centres live in the code space as an ``nn.Parameter``. A row's soft
 assignment ``q`` to each centre is a Student's t kernel of its distance; the target
 distribution ``p`` squares ``q`` and divides by each cluster's total, which sharpens
@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._data import INFERENCE_BATCH_SIZE, batch_indices
-from ._training import reconstruction_loss
+from .data import INFERENCE_BATCH_SIZE, batch_indices
+from .training import reconstruction_loss
 
 
 class ClusteringModule(nn.Module):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import weakref
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -253,3 +256,40 @@ def init_output_bias(module, mean):
     with torch.no_grad():
         output_layer.bias.copy_(mean.to(output_layer.bias.device))
     return module
+
+
+# Float64 copies of fitted networks, for float64 input; dropped with the network.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+
+
+def float64_copy(module):
+    """A float64 copy of ``module``, made again only if its weights changed in place.
+
+    The weights are compared by value: tensor versions would miss a fused optimizer's
+    in-place step (fused Adam leaves them unchanged). A float32 value survives the round
+    trip through float64 exactly, so equal means unchanged.
+    """
+    cached = _FLOAT64_COPIES.get(module)
+    if cached is None or not _same_values(module, cached):
+        cached = copy.deepcopy(module).double()
+        _FLOAT64_COPIES[module] = cached
+    return cached
+
+
+def _same_values(module, float64_copy):
+    with torch.no_grad():
+        pairs = zip(module.state_dict().values(), float64_copy.state_dict().values())
+        return all(torch.equal(a, b.to(a.dtype)) for a, b in pairs)
+
+
+def hidden_activations(module, x):
+    """The activations of every hidden layer of ``module`` (encoder, code, decoder) for
+    the batch ``x``, side by side: the input of every linear layer but the first."""
+    outputs, first = [], True
+    for layer in (*module.encoder, *module.decoder):
+        if isinstance(layer, (nn.Linear, TiedLinear)):
+            if not first:
+                outputs.append(x)
+            first = False
+        x = layer(x)
+    return torch.cat(outputs, dim=1)
