@@ -39,6 +39,7 @@ from .._autoencoder import DenoisingAutoencoder
 from ..clustering import umap_available
 from ..clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS, DeepClustering
 from ..metrics import clustering_accuracy
+from .compare import timed
 from .report import markdown_table
 
 PIXELS = "KMeans on pixels"
@@ -98,12 +99,6 @@ def scores(y, labels, n_train=None):
     return {key: float(value) for key, value in out.items()}
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
 class _Seed:
     """The runs of one seed: a row is recorded as soon as it is scored, and logged."""
 
@@ -128,16 +123,16 @@ class _Seed:
         return KMeans(self.n_clusters, n_init=self.n_init, random_state=self.seed)
 
     def baselines(self, width):
-        labels, seconds = _timed(lambda: self.kmeans().fit_predict(self.X))
+        labels, seconds = timed(lambda: self.kmeans().fit_predict(self.X))
         self.record(PIXELS, labels, seconds)
         pca = PCA(width, random_state=self.seed)
-        labels, seconds = _timed(lambda: self.kmeans().fit_predict(pca.fit_transform(self.X)))
+        labels, seconds = timed(lambda: self.kmeans().fit_predict(pca.fit_transform(self.X)))
         self.record(PCA_ROW.format(width=width), labels, seconds)
 
     def deep(self, autoencoder, clustering_params, manifold):
         """Pretrain once, then the KMeans, IDEC, DEC and manifold rows from it."""
         dae = autoencoder.set_params(random_state=self.seed)
-        dae, pretraining = _timed(lambda: dae.fit(self.X))
+        dae, pretraining = timed(lambda: dae.fit(self.X))
         self.log(f"seed {self.seed}, pretraining: {pretraining:.1f} s")
 
         def fit(**params):
@@ -145,7 +140,7 @@ class _Seed:
             model = DeepClustering(
                 self.n_clusters, autoencoder=dae, prefit=True, random_state=self.seed, **params
             )
-            model, seconds = _timed(lambda: model.fit(self.X))
+            model, seconds = timed(lambda: model.fit(self.X))
             return model, pretraining + seconds
 
         model, seconds = fit(max_iter=0)

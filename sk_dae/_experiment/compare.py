@@ -294,14 +294,15 @@ def _progress_line(row):
     parts = []
     if row["method"] in ("PCA", "DAE"):
         parts.append(f"fit {row['fit_s']:.1f} s")
-    if not _isnan(row["mse_clean"]):
+    if not is_nan(row["mse_clean"]):
         parts.append(f"clean MSE {row['mse_clean']:.4f}")
-    if not _isnan(row["kmeans_acc"]):
+    if not is_nan(row["kmeans_acc"]):
         parts.append(f"KMeans accuracy {row['kmeans_acc']:.3f} ({row['cluster_s']:.1f} s)")
     return f"{row['method']}, width {row['width']}: " + ", ".join(parts)
 
 
-def _isnan(value):
+def is_nan(value):
+    """Whether a cell of a row is the NaN of a metric that does not apply to it."""
     return isinstance(value, float) and math.isnan(value)
 
 
@@ -359,8 +360,8 @@ def model_row(method, width, model, reconstruct, splits, settings, cluster_label
     """Fit ``model`` on the fitted rows and score it: reconstruction, denoising, KMeans on
     its codes and a linear probe. Returns the row and the codes of the clustered rows
     (None without labels)."""
-    fit_s = _timed(model.fit, splits.X_fit)[1]
-    codes_test, transform_s = _timed(model.transform, splits.X_test)
+    fit_s = timed(model.fit, splits.X_fit)[1]
+    codes_test, transform_s = timed(model.transform, splits.X_test)
     row = new_row(method, width, fit_s=fit_s, transform_s=transform_s)
     X_test = splits.X_test
     row["mse_clean"] = float(np.mean((reconstruct(X_test) - X_test) ** 2))
@@ -417,7 +418,8 @@ def linear_probe(codes_train, y_train, codes_test, y_test):
     return float(probe.score(codes_test, y_test))
 
 
-def _timed(function, *args):
+def timed(function, *args):
+    """``(function(*args), seconds it took)``."""
     start = time.perf_counter()
     out = function(*args)
     return out, time.perf_counter() - start

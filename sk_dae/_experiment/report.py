@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import COLUMNS
+from .compare import COLUMNS, is_nan
 
 
 def _format(value, key):
     if isinstance(value, str):
         return value
-    if isinstance(value, float) and math.isnan(value):
+    if is_nan(value):
         return ""
     if key == "width":
         return str(int(value))
@@ -69,7 +69,7 @@ def losses_to_pca(rows, n_train=None):
     n_features = max((r["width"] for r in rows if r["method"] == "input"), default=None)
     by_width = {}
     for row in rows:
-        if row["method"] in ("PCA", "DAE") and not _isnan(row.get("mse_clean", math.nan)):
+        if row["method"] in ("PCA", "DAE") and not is_nan(row.get("mse_clean", math.nan)):
             by_width.setdefault(row["width"], {})[row["method"]] = row["mse_clean"]
     lines = []
     for width, errors in sorted(by_width.items()):
@@ -106,11 +106,11 @@ def write_results(result, output, *, figures=True):
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         for row in result.rows:
-            writer.writerow({k: ("" if _isnan(v) else v) for k, v in row.items()})
+            writer.writerow({k: ("" if is_nan(v) else v) for k, v in row.items()})
     written.append(path)
 
     path = output / "results.json"
-    rows = [{k: (None if _isnan(v) else v) for k, v in row.items()} for row in result.rows]
+    rows = [{k: (None if is_nan(v) else v) for k, v in row.items()} for row in result.rows]
     path.write_text(json.dumps({"settings": result.settings, "rows": rows}, indent=2) + "\n")
     written.append(path)
 
@@ -121,10 +121,6 @@ def write_results(result, output, *, figures=True):
     if figures:
         written += write_figures(result, output)
     return written
-
-
-def _isnan(value):
-    return isinstance(value, float) and math.isnan(value)
 
 
 def write_figures(result, output, *, n_images=10, dpi=80):
@@ -193,7 +189,7 @@ def _best_clustering_figure(result):
     from .. import plotting
 
     best = max(
-        (row for row in result.rows if row["method"] != "input" and not _isnan(row["kmeans_acc"])),
+        (row for row in result.rows if row["method"] != "input" and not is_nan(row["kmeans_acc"])),
         key=lambda row: row["kmeans_acc"],
     )
     labels = result.cluster_labels[best["method"], best["width"]]
