@@ -493,20 +493,26 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 Y, target_range = self._check_target(X, y, data_range)
                 hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
                 scale = self._feature_scale(X, continuing)
-                run = self._start_run(
-                    X.shape[1], (data_range, target_range), hidden, device, continuing, scale
+                init_seed, noise_seed, split_seed = seeds(self.random_state, 3)
+                model = self._start_model(
+                    X if Y is None else Y,
+                    hidden,
+                    device,
+                    (data_range, target_range),
+                    scale,
+                    (init_seed, noise_seed),
+                    continuing,
+                    incremental,
                 )
-                run.generator = self._noise_generator(run.device, run.seeds[0], incremental)
-                self._add_training_data(run, X, Y, incremental)
-                if not continuing:
-                    init_output_bias(run.module, column_means(X if Y is None else Y))
-                result = self._train(run, incremental, data_range)
-                self._store(run, result, continuing, incremental)
+                data = self._training_data(X, Y, device, split_seed, incremental)
+                max_iter = self._epochs(data, incremental)
+                result = self._train(model, data, max_iter, incremental, data_range)
+                self._store(model, data, result, continuing, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
-        self._warn_if_unfinished(result, incremental, run.max_iter)
+        self._warn_if_unfinished(result, incremental, max_iter)
         if not continuing:
             self._warn_if_noise_negligible(X)
         return self
@@ -558,7 +564,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _feature_scale(self, X, continuing):
         """``feature_scale_`` of this fit: the fitted one when continuing, else every
         feature's floored standard deviation with ``noise_scale="std"`` (else None)."""
-        if continuing and getattr(self, "feature_scale_", None) is not None:
+        if continuing and self.feature_scale_ is not None:
             return self.feature_scale_
         if self.noise_scale != "std":
             return None
@@ -585,48 +591,60 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 stacklevel=caller_stacklevel(),
             )
 
-    def _start_run(self, n_features, ranges, hidden, device, continuing, scale=None):
-        """A new network and optimizer, or the fitted ones continued, as a :class:`_Run`.
+    def _start_model(
+        self, target, hidden, device, ranges, scale, model_seeds, continuing, incremental
+    ):
+        """A new network, optimizer and noise stream, or the fitted ones continued, as a
+        :class:`_Model`.
 
-        ``ranges`` holds the ``(min, max)`` of the inputs (the range of the noise) and of
-        the targets (what the output activation must reach).
+        ``target`` is what the network learns to output (``X`` or ``Y``: a new network's
+        output starts at its column means). ``ranges`` holds the ``(min, max)`` of the
+        inputs (the range of the noise) and of the targets (what the output activation
+        must reach); ``model_seeds`` the seeds of the weights and of the noise.
         """
         data_range, target_range = ranges
-        init_seed, noise_seed, split_seed = seeds(self.random_state, 3)
+        init_seed, noise_seed = model_seeds
+        best_validation_score = -math.inf
         if continuing:
             self._check_same_architecture(hidden)
-            run = _Run(
-                module=copy.deepcopy(self.module_).to(device),
-                device=device,
-                data_range=(self.data_min_, self.data_max_),
-                output_activation=self.output_activation_,
-                seeds=(noise_seed, split_seed),
-            )
+            module = copy.deepcopy(self.module_).to(device)
+            data_range = (self.data_min_, self.data_max_)
+            output_activation = self.output_activation_
+            if self.early_stopping and self.best_validation_score_ is not None:
+                best_validation_score = self.best_validation_score_
         else:
             output_activation = self._resolve_output_activation(*target_range)
-            module = build_autoencoder(
-                n_features,
-                self.n_components,
-                hidden,
-                seed=init_seed,
-                activation=self.activation,
-                output_activation=output_activation,
-                tied_weights=self.tied_weights,
-                batch_norm=self.batch_norm,
-                dropout=self.dropout,
-            )
-            run = _Run(
-                module.to(device), device, data_range, output_activation, (noise_seed, split_seed)
-            )
+            module = self._new_network(target, hidden, output_activation, init_seed, device)
         self._check_loss_fits(*target_range)
         if continuing:
-            self._warn_if_out_of_reach(run.output_activation, *target_range)
-        run.optimizer = self._optimizer_for(run.module, continuing)
-        run.feature_scale = scale
-        run.corruptor = self._corruptor(run.output_activation, *run.data_range, scale)
-        if continuing and self.early_stopping and self.best_validation_score_ is not None:
-            run.best_validation_score = self.best_validation_score_
-        return run
+            self._warn_if_out_of_reach(output_activation, *target_range)
+        return _Model(
+            module=module,
+            optimizer=self._optimizer_for(module, continuing),
+            corruptor=self._corruptor(output_activation, *data_range, scale),
+            generator=self._noise_generator(device, noise_seed, incremental),
+            device=device,
+            data_range=data_range,
+            output_activation=output_activation,
+            feature_scale=scale,
+            best_validation_score=best_validation_score,
+        )
+
+    def _new_network(self, target, hidden, output_activation, seed, device):
+        """A network initialised from ``seed`` on ``device``, its output starting at the
+        column means of ``target``."""
+        module = build_autoencoder(
+            target.shape[1],
+            self.n_components,
+            hidden,
+            seed=seed,
+            activation=self.activation,
+            output_activation=output_activation,
+            tied_weights=self.tied_weights,
+            batch_norm=self.batch_norm,
+            dropout=self.dropout,
+        )
+        return init_output_bias(module.to(device), column_means(target))
 
     def _noise_generator(self, device, seed, incremental):
         """partial_fit continues the noise stream (from a copy, so that a failing call
@@ -697,49 +715,58 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             scale=None if scale is None else torch.as_tensor(scale, dtype=torch.float32),
         )
 
-    def _add_training_data(self, run, X, Y, incremental):
-        """The training (and, with early stopping, validation) tensors and batch size;
-        the targets ``Y`` (or None) split as the rows of ``X`` are."""
+    def _training_data(self, X, Y, device, seed, incremental):
+        """The training (and, with early stopping, validation) tensors and batch size, as
+        a :class:`_TrainingData`; the targets ``Y`` (or None) split as the rows of ``X``
+        are, by ``seed``."""
         fraction = self.validation_fraction if self.early_stopping and not incremental else None
-        run.X_train, run.X_val = training_tensors(
-            X, device=run.device, validation_fraction=fraction, seed=run.seeds[1]
-        )
+        X_train, X_val = training_tensors(X, device=device, validation_fraction=fraction, seed=seed)
+        Y_train = Y_val = None
         if Y is not None:
-            run.Y_train, run.Y_val = training_tensors(
-                Y, device=run.device, validation_fraction=fraction, seed=run.seeds[1]
+            Y_train, Y_val = training_tensors(
+                Y, device=device, validation_fraction=fraction, seed=seed
             )
-        run.batch_size = batch_size_for(self.batch_size, run.X_train.shape[0])
-        if self.batch_norm and run.batch_size < 2:
+        batch_size = batch_size_for(self.batch_size, X_train.shape[0])
+        if self.batch_norm and batch_size < 2:
             raise ValueError(
                 "batch_norm=True needs at least 2 rows per batch to compute batch "
-                f"statistics; got batch_size={self.batch_size} and {run.X_train.shape[0]} "
+                f"statistics; got batch_size={self.batch_size} and {X_train.shape[0]} "
                 "training row(s). Use more rows, a larger batch_size, or batch_norm=False."
             )
+        return _TrainingData(X_train, X_val, Y_train, Y_val, batch_size)
 
-    def _train(self, run, incremental, data_range):
-        n_train = run.X_train.shape[0]
-        max_iter = 1 if incremental else epochs_for(self.max_iter, n_train, run.batch_size)
-        run.max_iter, schedule = max_iter, None
+    def _epochs(self, data, incremental):
+        """Epochs of this fit: one for ``partial_fit``, else ``max_iter`` resolved."""
+        if incremental:
+            return 1
+        return epochs_for(self.max_iter, data.X_train.shape[0], data.batch_size)
+
+    def _train(self, model, data, max_iter, incremental, data_range):
+        """Train ``model`` on ``data`` for at most ``max_iter`` epochs; the result of
+        :func:`~sk_dae._core.training.train`. ``data_range`` is that of this fit's ``X``,
+        for the advice on a diverged fit."""
+        schedule = None
         if self.learning_rate == "cosine" and not incremental:
-            schedule = CosineSchedule(run.optimizer, max_iter * n_batches(n_train, run.batch_size))
+            n_steps = max_iter * n_batches(data.X_train.shape[0], data.batch_size)
+            schedule = CosineSchedule(model.optimizer, n_steps)
         with progress_bar(bool(self.verbose), max_iter) as progress:
             try:
                 result = train(
-                    run.module,
-                    run.X_train,
-                    optimizer=run.optimizer,
-                    corruptor=run.corruptor,
-                    generator=run.generator,
+                    model.module,
+                    data.X_train,
+                    optimizer=model.optimizer,
+                    corruptor=model.corruptor,
+                    generator=model.generator,
                     loss=self.loss,
-                    batch_size=run.batch_size,
+                    batch_size=data.batch_size,
                     max_iter=max_iter,
                     shuffle=self.shuffle,
                     tol=self.tol,
                     n_iter_no_change=self.n_iter_no_change,
-                    X_val=run.X_val,
-                    Y=run.Y_train,
-                    Y_val=run.Y_val,
-                    best_validation_score=run.best_validation_score,
+                    X_val=data.X_val,
+                    Y=data.Y_train,
+                    Y_val=data.Y_val,
+                    best_validation_score=model.best_validation_score,
                     l1=self.l1,
                     check_convergence=self._checks_convergence(incremental),
                     schedule=schedule,
@@ -759,8 +786,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             raise KeyboardInterrupt
         return result
 
-    def _store(self, run, result, continuing, incremental):
-        """Set the fitted attributes from the run and its result.
+    def _store(self, model, data, result, continuing, incremental):
+        """Set the fitted attributes from the trained model and its result.
 
         As in scikit-learn's MLP, a continued fit extends ``loss_curve_`` and, with early
         stopping, ``validation_scores_``; a fit without early stopping has none.
@@ -768,20 +795,20 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         loss_curve, n_iter, t = [], 0, 0
         if continuing:
             loss_curve, n_iter, t = list(self.loss_curve_), self.n_iter_, self.t_
-        self.module_ = run.module
-        self._optimizer = run.optimizer
-        self._generator = run.generator
+        self.module_ = model.module
+        self._optimizer = model.optimizer
+        self._generator = model.generator
         self._n_features_out = self.n_components
-        self.device_ = run.device
-        self.output_activation_ = run.output_activation
-        self.data_min_, self.data_max_ = run.data_range
-        self.feature_scale_ = run.feature_scale
+        self.device_ = model.device
+        self.output_activation_ = model.output_activation
+        self.data_min_, self.data_max_ = model.data_range
+        self.feature_scale_ = model.feature_scale
         self.loss_curve_ = loss_curve + result.loss_curve
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
         self.best_loss_ = min(self.loss_curve_, default=math.inf)
         self.interrupted_ = bool(result.interrupted)
-        if run.X_val is not None:
+        if data.X_val is not None:
             previous = getattr(self, "validation_scores_", None) if continuing else None
             self.validation_scores_ = list(previous or []) + result.validation_scores
             self.best_validation_score_ = result.best_validation_score
@@ -1045,7 +1072,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.output_activation_,
             self.data_min_,
             self.data_max_,
-            getattr(self, "feature_scale_", None),
+            self.feature_scale_,
         )
         with _threads.limit(self.n_threads, _inference_work(None, X)):
             return corrupt_array(X, corruptor, seeds(random_state, 3)[1], dtype=X.dtype)
@@ -1158,27 +1185,35 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         super().__setstate__(_persistence.live_state(state, stacklevel=2))
 
 
-@dataclass
-class _Run:
-    """What one fit trains: the network on its device, the optimizer, the noise and the
-    data, as the stages of :meth:`DenoisingAutoencoder._fit` assemble them."""
+@dataclass(frozen=True)
+class _Model:
+    """What one fit trains and then stores: the network on its device, its optimizer,
+    the corruption and its noise stream, and what they were made for: the data range
+    of the noise, the output activation, the noise's per-feature scale (or None) and the
+    validation score a continued fit must beat."""
 
     module: Autoencoder
+    optimizer: torch.optim.Optimizer
+    corruptor: Corruptor
+    generator: torch.Generator
     device: torch.device
     data_range: tuple
     output_activation: str
-    seeds: tuple  # (noise, validation split)
-    optimizer: torch.optim.Optimizer = None
-    generator: torch.Generator = None
-    corruptor: Corruptor = None
-    X_train: torch.Tensor = None
-    X_val: torch.Tensor = None
-    Y_train: torch.Tensor = None
-    Y_val: torch.Tensor = None
-    batch_size: int = None
-    max_iter: int = None
-    best_validation_score: float = -math.inf
-    feature_scale: np.ndarray = None
+    feature_scale: np.ndarray | None
+    best_validation_score: float
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    """The rows one fit trains on, as tensors on the training device: the inputs, their
+    targets (None: the inputs themselves), the held-out rows of early stopping (None
+    without it), and the batch size."""
+
+    X_train: torch.Tensor
+    X_val: torch.Tensor | None
+    Y_train: torch.Tensor | None
+    Y_val: torch.Tensor | None
+    batch_size: int
 
 
 def _training_work(estimator, X, incremental):
