@@ -283,8 +283,8 @@ def _download_mnist(cache, data_home):
                 as_frame=False,
                 # scikit-learn's own ARFF reader: it needs no pandas (an optional
                 # dependency), and pandas 3 reads the digit classes as integers, which
-                # scikit-learn 1.9's pandas parser fails on. It is slower than pandas by
-                # a third here, once: the arrays are cached as .npz.
+                # scikit-learn 1.9's pandas parser fails on. It is slower than pandas, but
+                # runs once: the arrays are cached as .npz.
                 parser="liac-arff",
                 data_home=data_home,
                 n_retries=1,

@@ -160,7 +160,7 @@ def test_missing_values_enter_as_zeros_and_scores_count_observed_entries(X):
     np.testing.assert_array_equal(dae.transform(X_nan), dae.transform(zeros))
     squared = np.where(hidden, np.nan, (dae.reconstruct(zeros) - zeros) ** 2)
     np.testing.assert_allclose(dae.score_samples(X_nan), -np.nanmean(squared, axis=1))
-    # Without missing values the scores are those of before.
+    # Without missing values, a score is the plain mean squared error of the row.
     np.testing.assert_allclose(dae.score_samples(X), -np.mean((dae.reconstruct(X) - X) ** 2, 1))
 
 

@@ -22,10 +22,10 @@ count with :func:`choose`, from three things:
 3. **How busy those cores are now** (:func:`busy_cores`): the CPU time other processes
    used on them during a short window (:data:`PROBE_SECONDS`) read from
    ``/proc/stat``, less this process's own CPU time, cached for
-   :data:`PROBE_CACHE_SECONDS`. OpenMP threads that wait for a core held by another
-   process make every barrier wait: two threads on two cores with one core busy are 2-7
-   times slower than one thread. Only the cores nobody else is using are taken. The
-   load average is not used: it counts this process's own threads and lags by a minute.
+   :data:`PROBE_CACHE_SECONDS`. An OpenMP thread that waits for a core held by another
+   process makes every barrier wait, so only the cores nobody else is using are taken.
+   The load average is not used: it counts this process's own threads and lags by a
+   minute.
    Where ``/proc/stat`` does not exist (macOS, Windows), the load average is the fallback.
 
 So the default count, and with it possibly the low bits of a fit (torch does not promise
@@ -33,11 +33,9 @@ the same bits on different thread counts: its parallel reductions and the kernel
 picks depend on the count), depends on the machine's state only for large batches (at
 least :data:`PARALLEL_MIN_FLOPS`) in calls of at least :data:`PROBE_MIN_FLOPS` on a
 process with more than one available core. An explicit ``n_threads`` gives bit-identical
-results for the same ``random_state`` on the same machine and torch build (short fits
-checked on this project's machine were bit-identical on 1, 2 and 3 threads, from 3 to
-321 MFLOP a batch, but the digits demo's 100-epoch width-10 model came out different on 2
-threads than on 1). ``limit(None)`` without a work description leaves torch's count as
-it is.
+results for the same ``random_state`` on the same machine and torch build (what differs
+between thread counts is shown in docs/performance.rst). ``limit(None)`` without a work
+description leaves torch's count as it is.
 """
 
 from __future__ import annotations
@@ -52,9 +50,9 @@ from pathlib import Path
 
 import torch
 
-#: FLOPs of one batch's matrix products below which one thread is used. On the 2-core
-#: machine of docs/performance.rst, two threads lost at 8 MFLOP per training batch and
-#: won from about 30 MFLOP (``benchmarks/bench_policy.py`` measures the crossover).
+#: FLOPs of one batch's matrix products below which one thread is used: between the
+#: batch sizes where two threads lose and where they win, as ``benchmarks/bench_policy.py``
+#: measures them (docs/performance.rst).
 PARALLEL_MIN_FLOPS = 16e6
 #: FLOPs of a whole call below which one thread is used without looking at the load:
 #: about 0.3 s on one thread at 60 GFLOP/s, so the probe costs at most a tenth of it.
