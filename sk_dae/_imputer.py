@@ -9,15 +9,13 @@ indicator; no torch code lives here.
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
-from sklearn.base import _fit_context
+from sklearn.impute import MissingIndicator
 from sklearn.impute._base import _BaseImputer
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._missing import is_scalar_nan
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     FLOAT_DTYPES,
     _check_feature_names_in,
@@ -25,7 +23,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._wrapper import wrapped_autoencoder
+from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 
 #: Parameters of the autoencoder used when ``autoencoder=None``, chosen on the RMSE of
 #: hidden entries (MCAR) of digits, breast_cancer and 10,000 MNIST digits
@@ -62,7 +60,20 @@ def default_params(n_samples, n_features):
     return params
 
 
-class DAEImputer(_BaseImputer):
+@shared_parameter_docs(
+    autoencoder={
+        "default": "a ``DenoisingAutoencoder`` with ``n_components=32, "
+        'hidden_layer_sizes=(256, 128), noise="masking", noise_level=0.2, '
+        'output_activation="identity", learning_rate="cosine", learning_rate_init=3e-3, '
+        'max_iter="auto"`` (about 5,000 steps), batches of ``n_samples // 64`` rows '
+        "(between 32 and 256), and for more than 256 features (images) a (512, 256)-64 "
+        "network"
+    },
+    random_state={
+        "more": ", and of the draws of ``sample_posterior`` (None draws them from fresh OS entropy)"
+    },
+)
+class DAEImputer(_BaseImputer, AutoencoderWrapper):
     """Imputation of missing values by a denoising autoencoder's reconstruction.
 
     :meth:`fit` centers (and, as ``standardize`` says, scales) every feature on its
@@ -78,15 +89,7 @@ class DAEImputer(_BaseImputer):
         The placeholder for the missing values. All occurrences of `missing_values` will
         be imputed.
 
-    autoencoder : DenoisingAutoencoder, default=None
-        The autoencoder to train, cloned in :meth:`fit` into ``autoencoder_`` (the one
-        given is never fitted). None means a ``DenoisingAutoencoder`` with
-        ``n_components=32, hidden_layer_sizes=(256, 128), noise="masking", noise_level=0.2,
-        output_activation="identity", learning_rate="cosine", learning_rate_init=3e-3,
-        max_iter="auto"`` (about 5,000 steps), batches of ``n_samples // 64`` rows
-        (between 32 and 256), and for more than 256 features (images) a (512, 256)-64
-        network. Its parameters can be searched as ``autoencoder__<name>`` (the search
-        needs an explicit ``autoencoder``).
+    {autoencoder}
 
     standardize : bool or "auto", default="auto"
         Divide every centered feature by its standard deviation before training, so that
@@ -123,15 +126,11 @@ class DAEImputer(_BaseImputer):
         imputation, fit (or transform) several times and analyse each completed data
         set.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the autoencoder (weights, noise, shuffling), set on ``autoencoder_``,
-        and of the draws of ``sample_posterior``. None keeps the autoencoder's own
-        ``random_state`` and draws from fresh OS entropy (numpy's global generator is
-        left alone).
+    {random_state}
 
-    n_threads : int or None, default=None
-        CPU threads torch may use, set on ``autoencoder_``. None keeps the autoencoder's
-        own ``n_threads``.
+    {n_threads}
+
+    {device}
 
     Attributes
     ----------
@@ -193,11 +192,9 @@ class DAEImputer(_BaseImputer):
 
     _parameter_constraints: dict = {
         **_BaseImputer._parameter_constraints,
-        "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
+        **AutoencoderWrapper._parameter_constraints,
         "standardize": ["boolean", StrOptions({"auto"})],
         "sample_posterior": ["boolean"],
-        "random_state": ["random_state"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -211,6 +208,7 @@ class DAEImputer(_BaseImputer):
         sample_posterior=False,
         random_state=None,
         n_threads=None,
+        device=None,
     ):
         super().__init__(
             missing_values=missing_values,
@@ -222,6 +220,7 @@ class DAEImputer(_BaseImputer):
         self.sample_posterior = sample_posterior
         self.random_state = random_state
         self.n_threads = n_threads
+        self.device = device
 
     def _validate(self, X, *, reset):
         finite = "allow-nan" if is_scalar_nan(self.missing_values) else True
@@ -236,22 +235,11 @@ class DAEImputer(_BaseImputer):
         )
         return X, _get_mask(X, self.missing_values)
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Center (and scale) ``X`` and train the autoencoder on it, holes included.
+    def _default_autoencoder_params(self, n_samples, n_features):
+        return default_params(n_samples, n_features)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data with missing entries.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DAEImputer
-            The fitted imputer.
-        """
+    def _fit(self, X, y):
+        """Center (and scale) ``X`` and train the autoencoder on it, holes included."""
         X, mask = self._validate(X, reset=True)
         valid = ~mask.all(axis=0)
         X[mask] = np.nan
@@ -264,14 +252,32 @@ class DAEImputer(_BaseImputer):
             standardize = not (observed.min() >= 0 and observed.max() <= 1)
         self.mean_ = mean
         self.scale_ = np.where(spread > 0, spread, 1.0) if standardize else np.ones_like(mean)
-        defaults = default_params(X.shape[0], int(valid.sum()))
-        autoencoder = wrapped_autoencoder(self, defaults)
+        autoencoder = self._new_autoencoder(X.shape[0], int(valid.sum()))
         autoencoder.fit(self._standardize(X)[:, valid])
         self.autoencoder_ = autoencoder
         self.random_state_ = _draw_generator(self.random_state)
         self._valid_mask = valid
         self._fit_indicator(mask)
-        return self
+        return []
+
+    def _to_file_state(self, state):
+        """The missing-value indicator as its parameters and fitted attributes."""
+        state = dict(state)
+        if state.get("indicator_") is not None:
+            state["_indicator_state"] = dict(vars(state.pop("indicator_")))
+        return state
+
+    @classmethod
+    def _from_file_state(cls, state):
+        indicator_state = state.pop("_indicator_state", None)
+        if indicator_state is not None:
+            params = MissingIndicator().get_params()
+            indicator = MissingIndicator(**{k: indicator_state[k] for k in params})
+            # Only the fitted attributes scikit-learn's indicator reads, as plain data.
+            fitted = ("_precomputed", "_n_features", "features_", "n_features_in_")
+            indicator.__dict__.update({k: indicator_state[k] for k in fitted})
+            state["indicator_"] = indicator
+        return state
 
     def _standardize(self, X):
         return ((X - self.mean_) / self.scale_).astype(X.dtype, copy=False)

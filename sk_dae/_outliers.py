@@ -12,26 +12,24 @@ no torch code lives here.
 
 from __future__ import annotations
 
-import contextlib
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+import torch
+from sklearn.base import OutlierMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from ._core.data import INFERENCE_BATCH_SIZE
-from ._wrapper import wrapped_autoencoder
+from ._core.threads import Work
+from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 
 #: Parameters of the autoencoder used when ``autoencoder=None``. A linear output
-#: reconstructs the background of images far better than a sigmoid (whose outputs only
-#: approach 0 and 1), and outlier scores depend on exactly that: on MNIST with 5% of the
-#: pixels replaced by noise, ROC AUC 0.95 against 0.67 with the mean squared error. The
-#: rest is the training regime those measurements used (the estimator's defaults before
-#: they moved to a cosine schedule over a fixed budget, which overfits the 1,500 digits of
-#: the docstring's example: 79% of the clean test digits pass instead of 86%).
+#: reconstructs the background of images far better than a sigmoid, whose outputs only
+#: approach 0 and 1, and the scores depend on exactly that; a constant step size with the
+#: convergence test stops before a small training set is overfit (the user guide's
+#: outlier page has the measurements).
 DEFAULT_AUTOENCODER_PARAMS = {
     "output_activation": "identity",
     "hidden_layer_sizes": (128,),
@@ -51,7 +49,15 @@ DEFAULT_AUTOENCODER_PARAMS = {
 AUTO_FENCE = 1.5
 
 
-class DAEOutlierDetector(OutlierMixin, BaseEstimator):
+@shared_parameter_docs(
+    autoencoder={
+        "default": '``DenoisingAutoencoder(output_activation="identity", '
+        'hidden_layer_sizes=(128,), learning_rate="constant", learning_rate_init=1e-3, '
+        "max_iter=200)``, the training regime of the measurements in the user guide"
+    },
+    random_state={"more": ""},
+)
+class DAEOutlierDetector(OutlierMixin, AutoencoderWrapper):
     """Outlier detection with a denoising autoencoder: its reconstruction error and
     the neighbours of its codes.
 
@@ -65,14 +71,7 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
 
     Parameters
     ----------
-    autoencoder : DenoisingAutoencoder, default=None
-        The autoencoder to train, cloned in :meth:`fit` into ``autoencoder_`` (the one
-        given is never fitted). None means
-        ``DenoisingAutoencoder(output_activation="identity", hidden_layer_sizes=(128,),
-        learning_rate="constant", learning_rate_init=1e-3, max_iter=200)``, the training
-        regime of the measurements in the user guide. Its parameters can be
-        searched as ``autoencoder__<name>``, e.g. ``autoencoder__n_components`` (the
-        search needs an explicit ``autoencoder``: None has no parameters).
+    {autoencoder}
 
     error : {"standardized", "mse"}, default="standardized"
         How the errors of a row's features make its reconstruction error.
@@ -116,13 +115,11 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         have a long right tail, so this flags a few percent of normal rows (about 5%
         of MNIST digits, 7% with the standardized error alone); set a float for fewer.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the autoencoder (weights, noise, shuffling), set on ``autoencoder_``.
-        None keeps the autoencoder's own ``random_state``.
+    {random_state}
 
-    n_threads : int or None, default=None
-        CPU threads torch may use, set on ``autoencoder_``. None keeps the
-        autoencoder's own ``n_threads``.
+    {n_threads}
+
+    {device}
 
     Attributes
     ----------
@@ -215,13 +212,11 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
+        **AutoencoderWrapper._parameter_constraints,
         "error": [StrOptions({"standardized", "mse"})],
         "spread_floor": [Interval(Real, 0, None, closed="left")],
         "n_neighbors": [Interval(Integral, 0, None, closed="left")],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
-        "random_state": ["random_state"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -234,6 +229,7 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         contamination="auto",
         random_state=None,
         n_threads=None,
+        device=None,
     ):
         self.autoencoder = autoencoder
         self.error = error
@@ -242,25 +238,15 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.random_state = random_state
         self.n_threads = n_threads
+        self.device = device
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train the autoencoder on ``X``, index its codes and set the threshold.
+    def _default_autoencoder_params(self, n_samples, n_features):
+        return DEFAULT_AUTOENCODER_PARAMS
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, normal or nearly so.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DAEOutlierDetector
-            The fitted detector.
-        """
+    def _fit(self, X, y):
+        """Train the autoencoder on ``X``, index its codes and set the threshold."""
         X = validate_data(self, X, dtype=[np.float32, np.float64])
-        autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
+        autoencoder = self._new_autoencoder(*X.shape)
         # The autoencoder sees an array: feature names are checked here, once.
         autoencoder.fit(X)
         scale = np.ones(X.shape[1])
@@ -283,7 +269,22 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
             self.part_center_ = np.median(parts, axis=0)
             self.part_spread_ = _robust_spread(parts)
         self.offset_ = self._offset(-self._anomaly(parts))
-        return self
+        return []
+
+    def _to_file_state(self, state):
+        """The neighbour indexes as the training codes they index (tensors)."""
+        state = dict(state)
+        indexes = state.pop("code_neighbors_", None)
+        if indexes is not None:
+            state["_code_points"] = [torch.from_numpy(index._fit_X) for index in indexes]
+        return state
+
+    @classmethod
+    def _from_file_state(cls, state):
+        points = state.pop("_code_points", None)
+        if points is not None:
+            state["code_neighbors_"] = [NearestNeighbors().fit(p.numpy()) for p in points]
+        return state
 
     def _offset(self, train_scores):
         if self.contamination == "auto":
@@ -325,8 +326,8 @@ class DAEOutlierDetector(OutlierMixin, BaseEstimator):
         if views is None:
             views = _code_views(self.autoencoder_.transform(X))
         distances = [errors]
-        threads = self.autoencoder_.n_threads
-        with threadpool_limits(limits=threads) if threads else contextlib.nullcontext():
+        n_train, width = self.code_neighbors_[0].n_samples_fit_, views[0].shape[1]
+        with self._limited_threads(Work(2.0 * X.shape[0] * n_train * width, len(views))):
             for neighbors, view in zip(self.code_neighbors_, views):
                 found, _ = neighbors.kneighbors(view, n_neighbors=self.n_neighbors_ + 1)
                 # The nearest is left out, for training and new rows alike.

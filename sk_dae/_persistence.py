@@ -87,8 +87,8 @@ _FILE_KEYS = ("_module_spec", "_module_state", "_sk_dae_version", "_sklearn_vers
 class InconsistentVersionWarning(UserWarning):
     """A pickled model is loaded by a version of sk_dae other than the one that saved it.
 
-    Emitted when unpickling, or loading with :meth:`DenoisingAutoencoder.load` or
-    :meth:`DeepClustering.load`, a model saved by another version of sk_dae. The model
+    Emitted when unpickling, or loading with the ``load`` method of an sk_dae estimator,
+    a model saved by another version of sk_dae. The model
     may load and still give different or invalid results; refit it, or use the version
     that saved it.
 
@@ -170,7 +170,7 @@ def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
     for :func:`warnings.warn`.
     """
     state = dict(state)
-    saved_version = state.pop("_sk_dae_version", "pre-0.1")
+    saved_version = state.pop("_sk_dae_version", "unknown")
     if saved_version != __version__:
         warning = InconsistentVersionWarning(
             original_version=saved_version, current_version=__version__, estimator=estimator
@@ -259,6 +259,10 @@ def _document(estimator, tensors, components, *, prefix):
     starting with ``prefix`` (empty for the saved estimator, ``<name>/`` for a
     component)."""
     state = estimator.__getstate__()
+    if hasattr(estimator, "_to_file_state"):
+        # Fitted attributes that are not plain data (e.g. an index of neighbours) as the
+        # data they are rebuilt from.
+        state = estimator._to_file_state(state)
     for name, tensor in (state.get("_module_state") or {}).items():
         tensors[prefix + name] = tensor.detach().cpu().contiguous()
     encode = Encoder(tensors)
@@ -364,7 +368,10 @@ def _from_document(path, document, cls, tensors, components, prefix, version):
     state["_sk_dae_version"] = version
     estimator = cls.__new__(cls)
     try:
-        estimator.__dict__.update(live_state(state, stacklevel=4, estimator=cls.__name__))
+        state = live_state(state, stacklevel=4, estimator=cls.__name__)
+        if hasattr(cls, "_from_file_state"):
+            state = cls._from_file_state(state)
+        estimator.__dict__.update(state)
     except (RuntimeError, TypeError, KeyError, ValueError, IndexError) as exc:
         raise ValueError(
             f"{str(path)!r} holds weights that do not fit its network description: {exc}"

@@ -357,21 +357,7 @@ def test_ctrl_c_in_pretraining_keeps_a_usable_model(data):
     assert model.interrupted_ is False and model.autoencoder_.interrupted_ is False
 
 
-def test_ctrl_c_before_any_step_leaves_the_model_as_it_was(pretrained, data):
-    X = data[0]
-    model = from_pretrained(pretrained, max_iter=1).fit(X)
-    before = dict(vars(model))
-    refit = clone(model).set_params(prefit=False, autoencoder=small_autoencoder())
-    fitted_refit = refit.fit(X[:200])
-    state = dict(vars(fitted_refit))
-    with interrupt_at_step(1), pytest.raises(KeyboardInterrupt):
-        fitted_refit.fit(X)
-    assert vars(fitted_refit).keys() == state.keys()
-    assert all(vars(fitted_refit)[k] is v for k, v in state.items())
-    assert all(vars(model)[k] is v for k, v in before.items())
-
-
-def test_a_failing_fit_changes_nothing(pretrained, data, monkeypatch):
+def test_a_refused_fit_changes_nothing(pretrained, data):
     X = data[0]
     model = from_pretrained(pretrained, max_iter=1).fit(X)
     state = dict(vars(model))
@@ -379,14 +365,6 @@ def test_a_failing_fit_changes_nothing(pretrained, data, monkeypatch):
         model.fit(X[:5])
     model.set_params(init=np.zeros((3, 10)))
     with pytest.raises(ValueError, match=r"init has shape \(3, 10\)"):
-        model.fit(X)
-
-    def boom(*args, **kwargs):
-        raise RuntimeError("fine-tuning failed")
-
-    monkeypatch.setattr(sk_dae.clustering._deep_clustering, "fine_tune", boom)
-    model.set_params(init="kmeans")
-    with pytest.raises(RuntimeError, match="fine-tuning failed"):
         model.fit(X)
     assert vars(model).keys() == state.keys()
     assert all(vars(model)[k] is v for k, v in state.items() if k != "init")
@@ -400,7 +378,7 @@ def test_clear_errors_on_bad_input(pretrained, data):
         DeepClustering(5, prefit=True).fit(X)
     with pytest.raises(NotFittedError, match="prefit=True needs a fitted autoencoder"):
         DeepClustering(5, autoencoder=small_autoencoder(), prefit=True).fit(X)
-    with pytest.raises(TypeError, match="must be a sk_dae.DenoisingAutoencoder"):
+    with pytest.raises(TypeError, match="must be an object implementing .fit., .transform."):
         DeepClustering(5, autoencoder=PCA(3)).fit(X)
     with pytest.raises(ValueError, match="transform_layers='code'"):
         DeepClustering(5, autoencoder=small_autoencoder(transform_layers="all")).fit(X)

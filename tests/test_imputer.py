@@ -2,7 +2,6 @@
 feature names, set_output, Pipeline) and what it fills."""
 
 import importlib
-import pickle
 import sys
 from pathlib import Path
 
@@ -53,16 +52,6 @@ def test_default_beats_the_column_means_on_digits(digits):
     means = np.broadcast_to(np.nanmean(X_missing, axis=0), X.shape)
     rmse = np.sqrt(np.mean((filled - X)[hidden] ** 2))
     assert rmse < 0.7 * np.sqrt(np.mean((means - X)[hidden] ** 2))  # measured 0.146 / 0.268
-
-
-def test_autoencoder_is_cloned_and_seeded(X):
-    X_missing, _ = _hide(X, 0.2)
-    template = tiny(random_state=None)
-    imputer = DAEImputer(autoencoder=template, random_state=3).fit(X_missing)
-    assert not hasattr(template, "module_")
-    assert imputer.autoencoder_.random_state == 3
-    again = DAEImputer(autoencoder=template, random_state=3).fit_transform(X_missing)
-    np.testing.assert_array_equal(imputer.transform(X_missing), again)
 
 
 def test_other_missing_values_placeholder(X):
@@ -128,13 +117,6 @@ def test_in_a_pipeline_before_a_classifier(digits):
 def test_float32_stays_float32(X):
     X_missing, _ = _hide(X.astype(np.float32), 0.2)
     assert _fast().fit_transform(X_missing).dtype == np.float32
-
-
-def test_pickle_round_trip(X):
-    X_missing, _ = _hide(X, 0.2)
-    imputer = _fast().fit(X_missing)
-    restored = pickle.loads(pickle.dumps(imputer))
-    np.testing.assert_array_equal(restored.transform(X_missing), imputer.transform(X_missing))
 
 
 def test_the_benchmark_runs(monkeypatch, tmp_path):

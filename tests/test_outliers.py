@@ -6,8 +6,6 @@ unseen classes that the reconstruction error misses, its threshold means what th
 parameters say, the floor on the spread protects clean rows, and errors are clear.
 """
 
-import pickle
-
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -220,17 +218,6 @@ def test_default_autoencoder_has_a_linear_output(digits):
     assert detector.autoencoder_.output_activation_ == "identity"
 
 
-def test_the_given_autoencoder_is_cloned_and_seeded(digits):
-    X_train, X_test, _ = digits
-    template = small_autoencoder(max_iter=3, random_state=5)
-    first = DAEOutlierDetector(template, random_state=0).fit(X_train)
-    second = DAEOutlierDetector(template, random_state=0).fit(X_train)
-    assert not hasattr(template, "module_")
-    assert first.autoencoder_ is not template
-    assert first.autoencoder_.random_state == 0
-    np.testing.assert_array_equal(first.score_samples(X_test), second.score_samples(X_test))
-
-
 def test_scores_do_not_depend_on_the_batching(detector, digits, monkeypatch):
     _, X_test, _ = digits
     whole = detector.score_samples(X_test)
@@ -252,13 +239,6 @@ def test_grid_search_reaches_the_autoencoders_parameters(digits):
     ).fit(X, y)
     assert search.best_params_["outlier__autoencoder__n_components"] in (2, 8)
     assert search.best_score_ > 0.5
-
-
-def test_pickle_keeps_the_scores(detector, digits):
-    _, X_test, _ = digits
-    loaded = pickle.loads(pickle.dumps(detector))
-    np.testing.assert_array_equal(loaded.score_samples(X_test), detector.score_samples(X_test))
-    assert loaded.offset_ == detector.offset_
 
 
 def test_unfitted_detector_says_so(digits):

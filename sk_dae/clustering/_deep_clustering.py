@@ -8,46 +8,34 @@ turns the parameters into the loop's arguments and its result into fitted attrib
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
-from .. import _persistence
 from .._autoencoder import DenoisingAutoencoder
-from .._core import threads as _threads
 from .._core.data import as_tensor
 from .._core.dec import (
     ClusteringModule,
-    DivergedError,
+    FineTuningDivergedError,
     fine_tune,
     log_soft_assignment,
-    make_optimizer,
+    make_fine_tuning_optimizer,
 )
 from .._core.seeds import seeds
-from .._wrapper import wrapped_autoencoder
+from .._core.threads import Work
+from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
 from ._pipeline import CLUSTERING_DAE_PARAMS
 
 #: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
 #: encoder trained 20 epochs to undo masking noise, as in the DEC papers) with 10 codes
-#: and a linear output, as the DEC papers' autoencoders have. On all 70,000 MNIST digits
-#: (seed 0, KMeans with 4 restarts on the codes) the linear output moved accuracy from
-#: 0.738 to 0.771 and NMI from 0.730 to 0.699: a mixed result, kept for the papers' sake.
+#: and a linear output, as the DEC papers' autoencoders have.
 DEFAULT_AUTOENCODER_PARAMS = {
     **CLUSTERING_DAE_PARAMS,
     "n_components": 10,
@@ -56,8 +44,19 @@ DEFAULT_AUTOENCODER_PARAMS = {
 }
 
 
+@shared_parameter_docs(
+    autoencoder={
+        "default": "the clustering recipe's with a linear output "
+        "(``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000), "
+        'output_activation="identity", noise="masking", noise_level=0.2, max_iter=20, '
+        "batch_size=256)``, see "
+        "``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). With "
+        "``prefit=True`` it must be fitted, and is copied instead of trained"
+    },
+    random_state={"more": ", and of KMeans, UMAP and the shuffling of fine-tuning"},
+)
 class DeepClustering(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, AutoencoderWrapper
 ):
     """Deep embedded clustering (DEC, IDEC): KMeans on autoencoder codes, then fine-tuned.
 
@@ -76,15 +75,7 @@ class DeepClustering(
     n_clusters : int, default=8
         The number of clusters.
 
-    autoencoder : DenoisingAutoencoder, default=None
-        The autoencoder to pretrain on ``X``, cloned in :meth:`fit` (the one given is
-        never changed). None means the clustering recipe's with a linear output
-        (``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000),
-        output_activation="identity", noise="masking", noise_level=0.2, max_iter=20,
-        batch_size=256)``, see
-        ``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). Its parameters can be
-        searched as ``autoencoder__<name>`` when it is given. With ``prefit=True`` it
-        must be fitted, and is copied instead of trained.
+    {autoencoder}
 
     method : {"idec", "dec"}, default="idec"
         ``"dec"``: the clustering loss ``KL(P || Q)`` alone, which trains the encoder
@@ -142,23 +133,15 @@ class DeepClustering(
         Whether ``autoencoder`` is already fitted. Then it is copied and fine-tuned
         without pretraining: one pretraining can serve several clusterings.
 
-    random_state : int, RandomState instance or None, default=None
-        Seeds the autoencoder (set on ``autoencoder_``), KMeans, UMAP and the
-        shuffling of fine-tuning. An int gives bit-identical fits on the same machine.
-        Global random state is never used or changed.
+    {random_state}
 
     verbose : int, default=0
         Report the pretraining's epochs and, after every refresh of the target, the
         fine-tuning loss and the share of labels that changed.
 
-    n_threads : int or None, default=None
-        CPU threads torch may use in :meth:`fit` and in inference, also set on
-        ``autoencoder_``. None keeps the autoencoder's own ``n_threads``.
+    {n_threads}
 
-    device : str or None, default=None
-        Torch device of the autoencoder (``"cpu"``, ``"cuda"``, ...), set on
-        ``autoencoder_``; fine-tuning runs where the autoencoder lives. None keeps the
-        autoencoder's own ``device``.
+    {device}
 
     Attributes
     ----------
@@ -277,8 +260,8 @@ class DeepClustering(
     """
 
     _parameter_constraints: dict = {
+        **AutoencoderWrapper._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "autoencoder": [HasMethods(["fit", "transform"]), None],
         "method": [StrOptions({"idec", "dec"})],
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "degrees_of_freedom": [Interval(Real, 0, None, closed="neither")],
@@ -291,10 +274,7 @@ class DeepClustering(
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "manifold": [StrOptions({"umap", "normalize"}), HasMethods(["fit_transform"]), None],
         "prefit": ["boolean"],
-        "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "device": [str, None],
     }
 
     def __init__(
@@ -340,35 +320,16 @@ class DeepClustering(
 
     # ------------------------------------------------------------------ fitting
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Pretrain the autoencoder on ``X``, place the centres, fine-tune both.
+    def _default_autoencoder_params(self, n_samples, n_features):
+        return DEFAULT_AUTOENCODER_PARAMS
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, e.g. images scaled to [0, 1].
-        y : None
-            Ignored.
+    def _fit(self, X, y):
+        """Pretrain the autoencoder on ``X``, place the centres, fine-tune both."""
+        with self._limited_threads():
+            result = self._fit_model(X)
+        return self._unfinished(result)
 
-        Returns
-        -------
-        self : DeepClustering
-            The fitted estimator.
-        """
-        # A failing or interrupted fit before fine-tuning leaves self exactly as it was.
-        snapshot = self.__dict__.copy()
-        try:
-            with _threads.limit(self.n_threads):
-                result = self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
-        self._warn_if_unfinished(result)
-        return self
-
-    def _fit(self, X):
+    def _fit_model(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         self._check_fit_params(X)
         scale = 1.0 if self.prefit else _input_scale(X)
@@ -429,10 +390,8 @@ class DeepClustering(
         """The pretrained autoencoder, a new object; its ``interrupted_`` tells whether
         a Ctrl-C ended its training (it then keeps the weights it reached)."""
         if self.prefit:
-            return copy.deepcopy(self.autoencoder)
-        autoencoder = wrapped_autoencoder(self, DEFAULT_AUTOENCODER_PARAMS)
-        if self.device is not None:
-            autoencoder.set_params(device=self.device)
+            return self._configured(copy.deepcopy(self.autoencoder))
+        autoencoder = self._new_autoencoder(*X.shape)
         if self.verbose:
             autoencoder.set_params(verbose=self.verbose)
         return autoencoder.fit(X)
@@ -452,7 +411,7 @@ class DeepClustering(
         if self.manifold is not None:
             points = self._manifold_step(seed).fit_transform(codes)
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-        with threadpool_limits(limits=self._kmeans_threads(points)):
+        with self._limited_threads(self._kmeans_work(points)):
             kmeans.fit(points)
         labels = kmeans.labels_.astype(np.int64)
         if self.manifold is None:
@@ -467,29 +426,29 @@ class DeepClustering(
             return clone(self.manifold)
         return make_embedding(self.manifold, n_components=self.n_clusters, random_state=seed)
 
-    def _kmeans_threads(self, points):
-        """KMeans's OpenMP threads: ``n_threads``, or the thread policy's count for its
-        distance computations (one thread for codes: on a busy machine KMeans on the
-        1,437 digits' codes took 7 s on 2 threads, 0.2 s on one)."""
-        if self.n_threads is not None:
-            return self.n_threads
+    def _kmeans_work(self, points):
+        """What KMeans computes, for the thread policy: its distance products, about 100
+        iterations a restart (on a busy machine KMeans on small codes is far faster on
+        one thread than on two)."""
         n_samples, width = points.shape
         per_iteration = 2.0 * n_samples * width * self.n_clusters
-        return _threads.choose(_threads.Work(per_iteration, 100 * self.n_init))
+        return Work(per_iteration, 100 * self.n_init)
 
     def _fine_tune(self, model, X, autoencoder, seed, initial_labels=None):
         device = autoencoder.device_
         generator = torch.Generator(device=device).manual_seed(seed)
         weight = self.reconstruction_weight if self.method == "idec" else 0.0
-        optimizer = make_optimizer(model, self.learning_rate_init, reconstruction_weight=weight)
+        optimizer = make_fine_tuning_optimizer(
+            model, self.learning_rate_init, reconstruction_weight=weight
+        )
         interval = None if self.update_interval == "epoch" else self.update_interval
         batch_size = min(self.batch_size, X.shape[0])
         widths = model.autoencoder.widths
-        work = _threads.Work.of_layers(
+        work = Work.of_layers(
             widths + widths[-2::-1], batch_size, X.shape[0], passes=self.max_iter, training=True
         )
         try:
-            with _threads.limit(self.n_threads, work):
+            with self._limited_threads(work):
                 return fine_tune(
                     model,
                     as_tensor(X).to(device),
@@ -504,7 +463,7 @@ class DeepClustering(
                     initial_labels=None if initial_labels is None else initial_labels.to(device),
                     progress=self._progress if self.verbose else None,
                 )
-        except DivergedError as exc:
+        except FineTuningDivergedError as exc:
             raise ValueError(
                 f"Fine-tuning diverged: {exc}. Try a smaller learning_rate_init "
                 f"(now {self.learning_rate_init})."
@@ -519,24 +478,24 @@ class DeepClustering(
             flush=True,
         )
 
-    def _warn_if_unfinished(self, result):
+    def _unfinished(self, result):
+        """The warnings of an interrupted or unconverged fit."""
         if self.interrupted_:
             where = "pretraining" if result is None else f"fine-tuning epoch {self.n_iter_}"
-            warnings.warn(
+            message = (
                 f"Fitting was interrupted in {where}; the model keeps the weights and "
-                "centres it reached and is usable. Fit again to train it fully.",
-                UserWarning,
-                stacklevel=3,
+                "centres it reached and is usable. Fit again to train it fully."
             )
-        elif self.max_iter > 0 and not result.converged:
-            warnings.warn(
+            return [(message, UserWarning)]
+        if self.max_iter > 0 and not result.converged:
+            last = result.label_changes[-1] if result.label_changes else 1.0
+            message = (
                 f"Fine-tuning stopped at max_iter={self.max_iter} passes before fewer than "
-                f"tol={self.tol} of the labels changed between refreshes "
-                f"(last: {result.label_changes[-1] if result.label_changes else 1.0:.4g}); "
-                "increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+                f"tol={self.tol} of the labels changed between refreshes (last: {last:.4g}); "
+                "increase max_iter or tol."
             )
+            return [(message, ConvergenceWarning)]
+        return []
 
     # ------------------------------------------------------------------ inference
 
@@ -544,8 +503,7 @@ class DeepClustering(
         """``X`` checked and divided by ``scale_``: the rows the autoencoder sees."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        # Models fitted before scale_ existed saw X as it is.
-        return _divided(X, getattr(self, "scale_", 1.0))
+        return _divided(X, self.scale_)
 
     def _assign(self, X):
         return _nearest(self.autoencoder_.transform(X), self.cluster_centers_, 1.0)
@@ -600,105 +558,13 @@ class DeepClustering(
             codes,
             self.cluster_centers_,
             self.degrees_of_freedom,
-            getattr(self, "kernel_scale_", 1.0),
+            self.kernel_scale_,
         )
-
-    # ------------------------------------------------------------------ persistence
-
-    def save(self, path):
-        """Write the model to ``path`` in a format that runs no code when loaded.
-
-        The format of :meth:`DenoisingAutoencoder.save`: one `safetensors
-        <https://huggingface.co/docs/safetensors>`_ file with the weights of the
-        fine-tuned autoencoder (``autoencoder_``, and ``autoencoder`` when it is
-        fitted) and, in its header, the parameters and fitted attributes
-        (``cluster_centers_``, ``labels_``, ...) as JSON, a format version and a SHA-256
-        checksum. :meth:`load` executes nothing from the file. The file is written under
-        a temporary name and renamed into place, so an interrupted save never leaves a
-        truncated file. An unfitted model saves its parameters.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File to write, conventionally ending in ``.safetensors``; replaced if it
-            exists.
-
-        See Also
-        --------
-        load : Read a model written by this method.
-        DenoisingAutoencoder.save : The same format for an autoencoder alone.
-
-        Examples
-        --------
-        >>> import pathlib, tempfile, warnings
-        >>> import numpy as np
-        >>> from sk_dae import DeepClustering, DenoisingAutoencoder
-        >>> from sk_dae.datasets import load_digits
-        >>> X = load_digits().X_train[:300]
-        >>> autoencoder = DenoisingAutoencoder(
-        ...     n_components=5, hidden_layer_sizes=(32,), max_iter=5, batch_size=64
-        ... )
-        >>> model = DeepClustering(5, autoencoder=autoencoder, max_iter=2, random_state=0)
-        >>> with warnings.catch_warnings():
-        ...     warnings.simplefilter("ignore")  # budgets this short do not converge
-        ...     model = model.fit(X)
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = pathlib.Path(tmp) / "clusters.safetensors"
-        ...     model.save(path)
-        ...     loaded = DeepClustering.load(path)
-        >>> np.array_equal(loaded.predict(X), model.predict(X))
-        True
-        """
-        _persistence.save(self, path, components=_COMPONENTS)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model written by :meth:`save`, executing nothing from the file.
-
-        A file that is truncated, fails its checksum, is not an sk_dae model, holds
-        another class's model (a :class:`DenoisingAutoencoder`'s) or was written in a
-        format version this sk_dae cannot read is refused with a ``ValueError``. A model
-        saved by another sk_dae version with a readable format loads with an
-        :class:`InconsistentVersionWarning`. A model fitted on a GPU loads onto the CPU
-        when no GPU is available (``autoencoder_.device_`` tells where it lives).
-
-        This is a class method: it returns a new estimator.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        estimator : DeepClustering
-            The saved model, fitted if it was fitted when saved.
-
-        See Also
-        --------
-        save : Write a model in this format.
-
-        Examples
-        --------
-        >>> import pathlib, tempfile
-        >>> from sk_dae import DeepClustering
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     path = pathlib.Path(tmp) / "clusters.safetensors"
-        ...     DeepClustering(n_clusters=10, method="dec").save(path)
-        ...     DeepClustering.load(path)
-        DeepClustering(method='dec', n_clusters=10)
-        """
-        return _persistence.load(path, cls, components=_COMPONENTS)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-#: The parameter and the attribute of DeepClustering that hold an autoencoder, which
-#: save and load store as a whole estimator inside the file.
-_COMPONENTS = {"autoencoder": DenoisingAutoencoder, "autoencoder_": DenoisingAutoencoder}
 
 
 def _input_scale(X):
