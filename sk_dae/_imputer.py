@@ -26,14 +26,10 @@ from sklearn.utils.validation import (
 from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 
 #: Parameters of the autoencoder used when ``autoencoder=None``, chosen on the RMSE of
-#: hidden entries (MCAR) of digits, breast_cancer and 10,000 MNIST digits
-#: (``benchmarks/bench_impute.py``, ``docs/user_guide/tabular.rst``): a (256, 128)-32
-#: network gains 5-13% over (128,)-16 on the small tables; masking noise at the rate of
-#: the holes beat swap and scaled Gaussian noise on breast_cancer and tied on digits; a
-#: budget of about 5,000 steps (``max_iter="auto"``) along a cosine schedule from 3e-3
-#: fills 3-4% better than up to 300 epochs at a constant 1e-3 with a patience of 30, in
-#: about the same time. ``batch_size`` and the widths follow the data:
-#: :func:`default_params`.
+#: hidden entries of digits, breast_cancer and MNIST (the variants measured against each
+#: other are in ``docs/user_guide/tabular.rst``, by ``benchmarks/bench_impute.py``):
+#: masking noise, as the holes are masked entries, and the estimator's cosine budget.
+#: ``batch_size`` and the widths follow the data: :func:`default_params`.
 DEFAULT_AUTOENCODER_PARAMS = {
     "n_components": 32,
     "hidden_layer_sizes": (256, 128),
@@ -50,8 +46,7 @@ def default_params(n_samples, n_features):
     """The parameters of the default autoencoder for data of this shape.
 
     Batches of ``n_samples // 64`` rows, from 32 to 256: small tables gain from many
-    small steps (32 rows beat 256 by 15-20% on digits), while 70,000 MNIST rows need
-    large batches to fit in minutes. More than 256 features (images) get a (512, 256)-64
+    small steps, while 70,000 MNIST rows need large batches to fit in minutes. More than 256 features (images) get a (512, 256)-64
     network, twice the widths of the tables'.
     """
     params = dict(DEFAULT_AUTOENCODER_PARAMS, batch_size=min(256, max(32, n_samples // 64)))

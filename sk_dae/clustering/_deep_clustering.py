@@ -213,10 +213,9 @@ class DeepClustering(
     centre, which is also the highest soft assignment of :meth:`predict_proba`.
 
     On all 70,000 MNIST digits (seed 0, see the "Clustering" page of the user guide),
-    the defaults reach 0.831 accuracy (KMeans on the pretrained codes: 0.777); measured
-    before the kernel scale and the warm-up, the median over seeds 0 to 4 was 0.827 and
-    ``manifold="umap"`` reached 0.974. On iris as it comes the defaults reach a median
-    of 0.973 over five seeds (KMeans: 0.893).
+    the defaults reach 0.831 accuracy (KMeans on the pretrained codes: 0.777); the guide
+    has the other seeds and ``manifold="umap"``. On iris as it comes the defaults reach
+    a median of 0.973 over five seeds (KMeans: 0.893).
 
     There is no ``score``: the code space changes from fit to fit, so no distance in it
     compares two models. Score clusterings with an external metric, e.g.
@@ -572,10 +571,8 @@ def _input_scale(X):
     measured in before they reach the autoencoder. Data in [0, 1] with a maximum of 1
     (images) keep their values. In large units (raw tabular features in the hundreds)
     the network's activations and its reconstruction loss are large, and fine-tuning
-    moves the codes by much more than their clusters' spread. Without it (with the
-    kernel scale and the warm-up), fits of seeds 0 to 2 on wine as it comes (proline
-    in the hundreds) reached accuracy 0.54 to 0.70 and on breast cancer 0.85 to 0.87;
-    with it, seeds 0 to 4 reach 0.70 to 0.73 and 0.89 to 0.91."""
+    moves the codes by much more than their clusters' spread (wine and breast cancer as
+    they come: see the clustering page of the user guide)."""
     largest = float(max(X.max(), -X.min())) if X.size else 0.0  # no copy of X
     return largest if largest > 0 else 1.0
 
