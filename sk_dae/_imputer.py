@@ -46,8 +46,8 @@ def default_params(n_samples, n_features):
     """The parameters of the default autoencoder for data of this shape.
 
     Batches of ``n_samples // 64`` rows, from 32 to 256: small tables gain from many
-    small steps, while 70,000 MNIST rows need large batches to fit in minutes. More than 256 features (images) get a (512, 256)-64
-    network, twice the widths of the tables'.
+    small steps, while 70,000 MNIST rows need large batches to fit in minutes. More than
+    256 features (images) get a (512, 256)-64 network, twice the widths of the tables'.
     """
     params = dict(DEFAULT_AUTOENCODER_PARAMS, batch_size=min(256, max(32, n_samples // 64)))
     if n_features > 256:
