@@ -1,4 +1,6 @@
-"""The README's short example runs as a new user would run it: clean, with no warning."""
+"""The README works as a new user reads it: its example runs clean, with no warning; its
+two commands are the Makefile's and CI's; its links resolve; its figure and table sit
+beside the commands that wrote them, and the measured tables live in the user guide."""
 
 import os
 import re
@@ -6,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+TEXT = README.read_text()
 
 
 def _first_python_block():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
     assert blocks, "README.md has no python example"
     return blocks[0]
 
@@ -30,3 +34,62 @@ def test_readme_example_runs_without_a_warning(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "Warning" not in run.stderr, run.stderr
     assert (tmp_path / "model.joblib").is_file() and (tmp_path / "model.safetensors").is_file()
+    assert "on PCA codes" in run.stdout, run.stdout
+
+
+def test_the_two_commands_are_the_makefiles_and_ci_runs_the_test_command():
+    commands = re.findall(r"```bash\n(.*?)```", TEXT, flags=re.S)
+    assert commands, "README.md has no bash block with its two commands"
+    lines = [line.split("#")[0].strip() for line in commands[0].splitlines()]
+    assert [line for line in lines if line] == ["make demo", "make test"]
+    targets = re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), flags=re.M)
+    assert {"demo", "test"} <= set(targets)
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "make test" in ci, ".ci/run must run the README's test command"
+
+
+def _links():
+    """Relative targets of the README's markdown links and images (no web addresses)."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", TEXT)
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t)]
+
+
+def test_links_resolve():
+    links = _links()
+    assert links, "README.md links nowhere"
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_every_results_family_has_a_user_guide_page_linked():
+    # The tables that left the README live on these pages (see their commits).
+    for page in ("pca", "denoising", "clustering", "outliers", "tabular"):
+        assert f"docs/user_guide/{page}.rst" in _links(), f"README.md does not link {page}.rst"
+    assert "docs/performance.rst" in _links()
+
+
+def test_one_figure_and_one_table_each_beside_its_command():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", TEXT)
+    assert len(images) == 1, f"README.md shows {len(images)} figures; the rest go to the guide"
+    figure_dir = str(Path(images[0]).parent)
+    # The command that drew the figure writes into the figure's folder.
+    command = "python -m sk_dae compare --preset mnist --mnist-path ../shared/data/mnist.npz"
+    assert f"{command} --output {figure_dir}" in TEXT
+    results = (ROOT / figure_dir / "results.md").read_text()
+    for number in ("18.61", "14.86"):  # the PSNR the caption quotes
+        assert number in TEXT and number in results
+
+    header_rows = re.findall(r"^\|.*\|\n\|[-| ]+\|$", TEXT, flags=re.M)
+    assert len(header_rows) == 1, f"README.md holds {len(header_rows)} tables; keep one"
+    command = "python benchmarks/bench_defaults.py --output benchmarks/results/defaults.md"
+    assert command in TEXT
+    table = TEXT[TEXT.index(header_rows[0]) :].split("\n\n")[0]
+    measured = (ROOT / "benchmarks" / "results" / "defaults.md").read_text()
+    ratios = re.findall(r"\b\d\.\d\d\b", table)
+    assert ratios and all(ratio in measured for ratio in ratios), ratios
+
+
+def test_the_readme_stays_short():
+    # What it is, the two commands, an example, one figure, one table, links: a newcomer
+    # reads it in two minutes. Measurements belong on the user guide's pages.
+    assert len(TEXT) < 8000, f"README.md has grown to {len(TEXT)} characters"
