@@ -273,7 +273,6 @@ def fine_tune(
     return result
 
 
-# Old names, for sk_dae.clustering._deep_clustering and its tests until they import the
-# ones above; remove with their last user.
-DivergedError = FineTuningDivergedError
+# The old name, for tests/clustering/test_deep_clustering.py until it uses the one above;
+# remove with that last user.
 make_optimizer = make_fine_tuning_optimizer
