@@ -119,18 +119,6 @@ def test_float32_stays_float32(X):
     assert _fast().fit_transform(X_missing).dtype == np.float32
 
 
-def test_the_benchmark_runs(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    sys.modules.pop("bench_impute", None)
-    output = tmp_path / "impute.md"
-    text = importlib.import_module("bench_impute").main(
-        ["--quick", "--threads", "1", "--output", str(output)]
-    )
-    assert output.read_text().strip() == text.strip()
-    for name in ("mean", "KNN (5)", "Iterative", "DAEImputer"):
-        assert f"| {name} " in text
-
-
 # ------------------------------------------------------------ multiple imputation
 
 
@@ -212,21 +200,3 @@ def _bench(monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     sys.modules.pop("bench_impute", None)
     return importlib.import_module("bench_impute")
-
-
-def test_the_benchmark_mnar_mask_hides_the_largest_values(monkeypatch):
-    bench = _bench(monkeypatch)
-    X = np.random.default_rng(1).normal(size=(500, 20))
-    X_missing, hidden = bench.hide(X, 0.2, seed=0, mask="mnar")
-    assert np.array_equal(np.isnan(X_missing), hidden)
-    assert 0.1 < hidden.mean() < 0.3
-    for j in np.flatnonzero(hidden.any(axis=0)):
-        assert hidden[:, j].sum() == 200
-        assert X[hidden[:, j], j].min() > X[~hidden[:, j], j].max()
-
-
-def test_the_benchmark_runs_mnar_with_a_downstream_model(monkeypatch):
-    args = ["--quick", "--threads", "1", "--mask", "mnar", "--downstream", "--variants"]
-    text = _bench(monkeypatch).main(args + ["--datasets", "diabetes std"])
-    assert "| MNAR 20% " in text and "| complete data " in text
-    assert "downstream CV score" in text

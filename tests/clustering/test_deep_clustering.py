@@ -1,10 +1,8 @@
 """Tests of DeepClustering (DEC / IDEC) and of its torch side, sk_dae._core.dec."""
 
 import copy
-import importlib
 import sys
 import warnings
-from pathlib import Path
 
 import joblib
 import numpy as np
@@ -397,15 +395,3 @@ def test_public_names():
     # Importable from both, documented once: the API page lists sk_dae's __all__.
     assert sk_dae.DeepClustering is DeepClustering is clustering.DeepClustering
     assert "DeepClustering" in sk_dae.__all__ and "DeepClustering" not in clustering.__all__
-
-
-def test_the_benchmark_runs(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    sys.modules.pop("bench_deep_clustering", None)
-    output = tmp_path / "out.md"
-    text = importlib.import_module("bench_deep_clustering").main(
-        ["--quick", "--threads", "1", "--output", str(output)]
-    )
-    assert output.read_text().strip() == text.strip()
-    for row in ("KMeans on pixels", "pretrained codes", "DEC", "IDEC"):
-        assert f"| {row}" in text
