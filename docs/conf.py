@@ -13,6 +13,12 @@ from pathlib import Path
 
 import matplotlib
 
+# sphinx-gallery resolves the names of every example to link them, also when the examples
+# are not run (``-D sphinx_gallery_conf.plot_gallery=0``, a quick check of the site);
+# sklearn.impute.IterativeImputer exists only once this is imported, which
+# examples/plot_imputation.py does when it runs.
+import sklearn.experimental.enable_iterative_imputer  # noqa: F401
+
 matplotlib.use("Agg")  # the build has no screen
 
 DOCS_DIR = Path(__file__).resolve().parent
