@@ -1,4 +1,9 @@
-"""Shared pieces of the benchmark scripts: data, the hand-written baseline, timing.
+"""Shared pieces of the benchmark scripts: the run header, data, the hand-written
+baseline, timing.
+
+Every script writes its results file through :class:`Run`, which puts the same header
+above the script's own text: the command, the commit, the date, the machine, the threads
+and the load average at the start and at the end (see ``benchmarks/README.md``).
 
 Timings on a shared machine are noisy, so every script measures its candidates in one
 process, interleaved (one repetition of each in turn, in a rotating order), and reports
@@ -8,9 +13,13 @@ medians and ratios to the baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import resource
+import shlex
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -138,13 +147,18 @@ def current_rss_anon_mib():
     return float("nan")
 
 
-def base_parser(description):
+def base_parser(description, *, threads=True):
+    """The options every script has: ``--quick``, ``--output`` and, unless the script
+    sets the thread counts itself (``threads=False``), ``--threads``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny run on digits (smoke test)")
+    if threads:
+        parser.add_argument(
+            "--threads", type=int, default=None, help="torch and BLAS threads (default: theirs)"
+        )
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch and BLAS threads (default: theirs)"
+        "--output", type=Path, default=None, help="also write the report, with its header, here"
     )
-    parser.add_argument("--output", type=Path, default=None, help="also write the table here")
     return parser
 
 
@@ -162,18 +176,209 @@ def set_threads(n_threads):
     return torch.get_num_threads()
 
 
+# ----------------------------------------------------------------------- the run header
+
+#: The fields of the header, in their order; ``tests/test_benchmarks_smoke.py`` checks
+#: every results file that starts with the first one for all of them.
+HEADER_FIELDS = ("command", "commit", "date", "machine", "software", "threads", "load average")
+
+#: Environment variables that change what a run measures; the command shows those set.
+COMMAND_ENVIRONMENT = (
+    "PYTHONPATH",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+)
+
+
+def load_average():
+    """The 1, 5 and 15-minute load averages now, as text."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_model():
+    """The CPU's model name as Linux reports it, else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "Model", "Hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def machine_line():
-    return (
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{os.cpu_count()} logical CPUs, load average {os.getloadavg()[0]:.2f} at start"
+    """The CPU model and the logical CPUs, in all and available to this process."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = f"{os.cpu_count()} logical CPUs"
+    if available is not None:
+        cores += f" ({available} available to this process)"
+    return f"{cpu_model()}, {cores}"
+
+
+def _git(directory, *args):
+    out = subprocess.run(
+        ["git", "-C", str(directory), *args], capture_output=True, text=True, check=False
     )
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
-def write_output(text, path):
-    """Write a script's report to ``path`` (its ``--output``), if one was given."""
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n")
+def git_commit(directory):
+    """The short hash of the checkout holding ``directory``, with "+dirty" when tracked
+    files differ from it; None outside a git checkout. Results files do not count:
+    rerunning one benchmark after another must not mark the second run dirty."""
+    commit = _git(directory, "rev-parse", "--short", "HEAD")
+    if commit is None:
+        return None
+    changes = _git(
+        directory,
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ":/",
+        ":(top,exclude)benchmarks/results",
+    )
+    return commit + ("+dirty" if changes else "")
+
+
+def _commit_line():
+    """The commit of the code measured, the sk_dae that was imported (a run of an older
+    commit puts its checkout first on PYTHONPATH), and of the scripts when they differ."""
+    import sk_dae
+
+    package_dir = Path(sk_dae.__file__).resolve().parent
+    measured = git_commit(package_dir)
+    scripts = git_commit(REPO)
+    if measured is None:
+        line = f"unknown (sk_dae from {package_dir}, not a git checkout)"
+    else:
+        line = measured
+        if package_dir.parent != REPO:
+            line += f" (sk_dae from {package_dir})"
+    if package_dir.parent != REPO and scripts is not None:
+        line += f"; scripts {scripts}"
+    return line
+
+
+def _software_line():
+    import numpy
+    import sklearn
+
+    import sk_dae
+
+    versions = [
+        f"Python {platform.python_version()}",
+        f"torch {torch.__version__}",
+        f"numpy {numpy.__version__}",
+        f"scikit-learn {sklearn.__version__}",
+        f"sk_dae {sk_dae.__version__}",
+    ]
+    return ", ".join(versions)
+
+
+def _pools():
+    """The thread counts of torch and of the BLAS/OpenMP pools loaded now."""
+    pools = [f"torch {torch.get_num_threads()}"]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # an optional dependency of sk_dae
+        return pools[0]
+    for info in threadpool_info():
+        pools.append(f"{info['internal_api']} {info['num_threads']}")
+    # numpy and scipy each load their own OpenBLAS, torch and sklearn their own OpenMP:
+    # one entry per library and count is enough.
+    return ", ".join(dict.fromkeys(pools))
+
+
+class Run:
+    """One run of a benchmark script, and the header of the results file it writes.
+
+    Made at the start of ``main``, once the thread counts are set (``set_threads``): it
+    records the command, the commit, the date, the machine, the threads and the load
+    average then; :meth:`finish` adds the load average at the end and writes the file.
+
+    Parameters
+    ----------
+    script : str
+        The script's ``__file__``.
+    argv : list of str or None
+        The arguments ``main`` was given (None: the command line's).
+    threads : int, str or None
+        ``--threads`` (None when not given), or a description for a script that sets
+        the thread counts per measurement.
+    """
+
+    def __init__(self, script, argv=None, *, threads=None):
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.script = Path(script).resolve()
+        self.started = time.time()
+        self.load_start = load_average()
+        self.fields = {
+            "command": f"`{self.command()}`",
+            "commit": _commit_line(),
+            "date": None,  # filled in by header(), with the duration
+            "machine": machine_line(),
+            "software": _software_line(),
+            "threads": self._threads(threads),
+            "load average": None,  # at the start and at the end, by header()
+        }
+
+    def command(self):
+        """The command line that repeats this run from the directory it ran in."""
+        cwd = Path.cwd().resolve()
+        python = Path(sys.executable)
+        if python.is_relative_to(cwd):
+            python = python.relative_to(cwd)
+        else:
+            python = "python"
+        script = self.script.relative_to(cwd) if self.script.is_relative_to(cwd) else self.script
+        env = [f"{k}={shlex.quote(os.environ[k])}" for k in COMMAND_ENVIRONMENT if k in os.environ]
+        command = shlex.join([str(python), str(script), *self.argv])
+        command = " ".join([*env, command])
+        return command if cwd == REPO else f"cd {shlex.quote(str(cwd))} && {command}"
+
+    @staticmethod
+    def _threads(threads):
+        if isinstance(threads, str):
+            return f"{threads}; at the start {_pools()}"
+        if threads is None:
+            return f"--threads not given (the libraries' defaults): {_pools()}"
+        return f"{threads} (--threads {threads}): {_pools()}"
+
+    def header(self):
+        """The header's lines as a Markdown list, one field a line."""
+        start = datetime.datetime.fromtimestamp(self.started, datetime.timezone.utc)
+        seconds = time.time() - self.started
+        fields = {
+            **self.fields,
+            "date": f"{start:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s",
+            "load average": f"{self.load_start} at the start, {load_average()} at the end"
+            " (1, 5, 15 minutes)",
+        }
+        return "\n".join(f"- {name}: {fields[name]}" for name in HEADER_FIELDS)
+
+    def finish(self, text, path=None):
+        """The report: the header, then ``text``; written to ``path`` if one is given."""
+        report = self.header() + "\n\n" + text.strip("\n")
+        if path is not None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(report + "\n")
+        return report
+
+
+def read_header(text):
+    """The fields of a header that :class:`Run` wrote at the top of ``text``, as a dict
+    (empty when ``text`` does not start with one)."""
+    fields = {}
+    for line in text.splitlines():
+        name, sep, value = line[2:].partition(": ")
+        if not (line.startswith("- ") and sep and name in HEADER_FIELDS):
+            break
+        fields[name] = value
+    return fields if next(iter(fields), None) == HEADER_FIELDS[0] else {}
 
 
 def table(header, rows):

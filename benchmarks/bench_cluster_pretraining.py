@@ -30,7 +30,7 @@ import ast
 import time
 import warnings
 
-from _common import base_parser, load_all_rows, machine_line, set_threads, table, write_output
+from _common import Run, base_parser, load_all_rows, set_threads, table
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import normalize
@@ -80,11 +80,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     X, y, _ = load_all_rows("digits" if args.quick else "mnist")
     header = ["configuration", "NMI", "accuracy", "NMI (L2)", "accuracy (L2)", "loss", "s"]
     rows = []
     lines = [f"# Pretraining for clustering: {len(X)} rows, seed {args.seed}", ""]
-    lines += [machine_line(), ""]
     for text in args.configurations:
         name, params = parse_configuration(text)
         values = measure(X, y, params, seed=args.seed, quick=args.quick, threads=args.threads)
@@ -93,9 +93,7 @@ def main(argv=None):
         print(" | ".join(rows[-1]), flush=True)
     lines += [f"Over `{DEFAULT_AUTOENCODER_PARAMS}`:", ""]
     lines += [f"- {text}" for text in args.configurations] + ["", table(header, rows)]
-    text = "\n".join(lines)
-    write_output(text, args.output)
-    return text
+    return run.finish("\n".join(lines), args.output)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ import time
 import warnings
 
 import numpy as np
-from _common import base_parser, machine_line, set_threads, table, write_output
+from _common import Run, base_parser, set_threads, table
 from sklearn import datasets
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import sk_dae
 from sk_dae import DeepClustering
 from sk_dae._experiment.cluster_report import scores
 
@@ -69,11 +68,11 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     names = ["iris"] if args.quick else list(DATASETS)
     seeds = args.seeds[:1] if args.quick else args.seeds
     header = ["data", "X", "KMeans accuracy", "NMI", "DeepClustering accuracy", "NMI", "s"]
-    rows, started = [], time.perf_counter()
-    machine = machine_line()
+    rows = []
     for name in names:
         X, y = DATASETS[name](return_X_y=True)
         k = len(np.unique(y))
@@ -93,15 +92,13 @@ def main(argv=None):
         [
             f"# DeepClustering defaults against KMeans, seeds {', '.join(map(str, seeds))}",
             "",
-            f"sk_dae {sk_dae.__version__}; {machine}; total {time.perf_counter() - started:.0f} s",
-            "",
             "Median accuracy over the seeds (range), median NMI; seconds per DeepClustering fit.",
             "",
             table(header, rows),
         ]
     )
+    text = run.finish(text, args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

@@ -12,10 +12,10 @@ The user guide's table::
     python benchmarks/bench_cluster_start.py --threads 2 \
         --output benchmarks/results/cluster_start_mnist.md
 
-Further seeds of the default start alone (one process a seed)::
+Further seeds of the default start alone, one process a seed (the guide's seeds 0 to 4;
+their files are in git history, see ``benchmarks/README.md``)::
 
-    python benchmarks/bench_cluster_start.py --threads 1 --plain-only --seeds 1 \
-        --output benchmarks/results/cluster_start_mnist_seed1.md
+    python benchmarks/bench_cluster_start.py --threads 1 --plain-only --seeds 1
 
 Smoke run: ``python benchmarks/bench_cluster_start.py --quick``.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 import warnings
 
-from _common import base_parser, load_all_rows, machine_line, set_threads, table, write_output
+from _common import Run, base_parser, load_all_rows, set_threads, table
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dae import DeepClustering, DenoisingAutoencoder
@@ -75,9 +75,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     X, y, _ = load_all_rows("digits" if args.quick else args.dataset)
     lines = [f"# The start of deep clustering: {len(X)} {args.dataset} rows", ""]
-    lines += [machine_line(), ""]
     rows = []
     for seed in args.seeds:
         starts = list(STARTS)[:1] if args.plain_only else list(STARTS)
@@ -88,8 +88,7 @@ def main(argv=None):
         rows += seed_rows
     header = ["start, then", "seed", "NMI", "ARI", "accuracy", "s"]
     lines += ["", table(header, rows)]
-    text = "\n".join(lines)
-    write_output(text, args.output)
+    text = run.finish("\n".join(lines), args.output)
     print(text)
     return text
 

@@ -24,7 +24,7 @@ pixels and on PCA, 7 minutes of the run on a busy machine)::
 Digits, seeds 0 to 4, with the UMAP start::
 
     python benchmarks/bench_deep_clustering.py --dataset digits --seeds 0 1 2 3 4 \
-        --manifold --output benchmarks/results/deep_clustering_digits.md
+        --manifold --threads 1 --output benchmarks/results/deep_clustering_digits.md
 
 The UMAP start on MNIST alone (pretraining, KMeans on the codes, UMAP and KMeans, IDEC
 from there)::
@@ -37,7 +37,7 @@ Smoke run: ``python benchmarks/bench_deep_clustering.py --quick``.
 
 from __future__ import annotations
 
-from _common import MNIST, base_parser, load_all_rows, machine_line, set_threads, write_output
+from _common import MNIST, Run, base_parser, load_all_rows, set_threads
 
 from sk_dae import DenoisingAutoencoder
 from sk_dae._experiment.cluster_report import cluster_report, markdown
@@ -62,8 +62,8 @@ def main(argv=None):
         args.dataset = "digits"
     verbose = {"verbose": 1} if args.verbose else {}
     set_threads(args.threads)  # as before: the estimators keep their own thread policy
+    run = Run(__file__, argv, threads=args.threads)
     X, y, n_train = load_all_rows(args.dataset)
-    header = machine_line()
     report = cluster_report(
         X,
         y,
@@ -79,11 +79,8 @@ def main(argv=None):
         log=lambda line: print("  " + line, flush=True),
     )
     title = f"Deep clustering: all {len(X)} {args.dataset} rows"
-    text = markdown(report, title=title).replace(
-        "\n\n", f"\n\n{header}; total {report.settings['wall_s']:.0f} s\n\n", 1
-    )
+    text = run.finish(markdown(report, title=title), args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

@@ -12,7 +12,8 @@ comes from::
         h128-cos-lr3-bias h512_256-cos h512_256-plat h512_256-cos-lr3-bias
 
 (about 8 minutes per (512, 256) configuration and 3 per (128,) one on one thread of a
-busy 2-core machine). Smoke run: ``python benchmarks/bench_default_choices.py --quick``.
+busy 2-core machine); ``--output FILE`` also writes the printed lines there, with the
+run's header. Smoke run: ``python benchmarks/bench_default_choices.py --quick``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 import torch
-from _common import MNIST, base_parser, set_threads
+from _common import MNIST, Run, base_parser, set_threads
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from torch.nn import functional as F
@@ -66,7 +67,7 @@ def schedulers(optimizer, kind, total_steps):
     return None, None
 
 
-def run(name, X_train, X_test, width, pca_mse, *, epochs, batch_size=256, noise=0.1):
+def train(name, X_train, X_test, width, pca_mse, *, epochs, batch_size=256, noise=0.1):
     hidden, kind, lr, bias = CONFIGS[name]
     generator = torch.Generator().manual_seed(0)
     n_features = X_train.shape[1]
@@ -110,16 +111,21 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown configurations {unknown}; choose from {sorted(CONFIGS)}")
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     X_train, X_test, width = load(args.quick)
     pca = PCA(width, random_state=0).fit(X_train.numpy())
     rebuilt = pca.inverse_transform(pca.transform(X_test.numpy()))
     pca_mse = float(((rebuilt - X_test.numpy()) ** 2).mean())
-    print(f"PCA-{width} test MSE {pca_mse:.5f}", flush=True)
+    lines = [f"PCA-{width} test MSE {pca_mse:.5f}"]
+    print(lines[-1], flush=True)
     names = args.names or (["h128-cos", "h128-cos-lr3-bias"] if args.quick else list(CONFIGS))
     results = []
     for name in names:
-        results.append(run(name, X_train, X_test, width, pca_mse, epochs=2 if args.quick else 20))
-        print(json.dumps(results[-1]), flush=True)
+        epochs = 2 if args.quick else 20
+        results.append(train(name, X_train, X_test, width, pca_mse, epochs=epochs))
+        lines.append(json.dumps(results[-1]))
+        print(lines[-1], flush=True)
+    run.finish("\n".join(lines), args.output)
     return results
 
 

@@ -29,7 +29,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import MNIST, Run, base_parser, set_threads, table
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -175,6 +175,7 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="*", choices=["clean", "noisy", "features"], default=None)
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     params = _parse_params(args.params)
     if args.quick:
         params.setdefault("max_iter", 5)  # a smoke test of the script, not a measurement
@@ -193,15 +194,15 @@ def main(argv=None):
         [
             "DenoisingAutoencoder(n_components=k, random_state=0"
             + "".join(f", {k}={v!r}" for k, v in params.items())
-            + f") against PCA(k); {machine_line()}",
+            + ") against PCA(k)",
             table(header, rows),
         ]
     )
     if "features" in tasks:
         text += "\n\nLogistic regression (C=6000) on 100 features of the digits, test accuracy:"
         text += "\n\n" + table(["features", "accuracy", "fit (s)"], feature_rows(params))
+    text = run.finish(text, args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

@@ -24,15 +24,14 @@ import torch
 from _common import (
     HandWrittenLoop,
     PeakMemory,
+    Run,
     base_parser,
     hand_written_module,
     load_data,
-    machine_line,
     median,
     mirrored,
     set_threads,
     table,
-    write_output,
 )
 
 from sk_dae import DenoisingAutoencoder
@@ -217,6 +216,7 @@ def main(argv=None):
         args.n_samples, args.epochs, args.repeats = 300, 1, 1
         args.nets, args.batch_sizes = args.nets[:1], args.batch_sizes[-1:]
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     X, data_name = load_data(args.n_samples, quick=args.quick)
     warnings.filterwarnings("ignore", category=Warning, module="sklearn")
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
@@ -224,8 +224,6 @@ def main(argv=None):
     lines = [
         f"# fit: {X.shape[0]} {data_name} rows, {args.epochs} epochs per fit, "
         f"{args.repeats} fits per candidate, Gaussian noise {args.noise_level}",
-        "",
-        machine_line(),
         "",
     ]
     warmed_up = args.quick  # no warm-up in the smoke run
@@ -306,9 +304,7 @@ def main(argv=None):
                 "",
             ]
             print("\n".join(lines[-7:]), flush=True)
-    text = "\n".join(lines)
-    write_output(text, args.output)
-    return text
+    return run.finish("\n".join(lines), args.output)
 
 
 if __name__ == "__main__":

@@ -23,16 +23,19 @@ its defaults and with the variants given by ``--variants`` (named in the table).
 
 The user guide's tables::
 
-    python benchmarks/bench_impute.py --threads 1 \
+    python benchmarks/bench_impute.py --threads 1 --datasets "breast_cancer std" "digits /16" \
+        --variants "masking 0.1" "dropout 0.1" "(512, 256)-64" "swap 0.2" \
+        "before (batch 32, 1e-3 for 300 epochs, patience 30)" \
         --output benchmarks/results/impute.md
     python benchmarks/bench_impute.py --threads 1 --fraction 0.2 0.5 --variants \
         --datasets "digits /16" "breast_cancer std" "wine std" "diabetes std" \
         --output benchmarks/results/impute_all.md
-    python benchmarks/bench_impute.py --threads 1 --mask mnar --variants --downstream \
-        --datasets "digits /16" "breast_cancer std" "wine std" "diabetes std" \
+    python benchmarks/bench_impute.py --threads 1 --mask mcar mnar --downstream \
+        --variants --datasets "digits /16" "breast_cancer std" "wine std" "diabetes std" \
         --output benchmarks/results/impute_mnar.md
-    python benchmarks/bench_impute.py --threads 1 --fraction 0.3 --variants \
-        --datasets MNIST --output benchmarks/results/impute_mnist.md
+    python benchmarks/bench_impute.py --threads 1 --fraction 0.3 \
+        --variants standardized "(256, 128)-32" --datasets MNIST \
+        --output benchmarks/results/impute_mnist.md
 
 All 70,000 MNIST digits (30% MCAR) imputed by ``DAEImputer`` with its defaults, timed,
 next to the column means::
@@ -50,7 +53,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import MNIST, Run, base_parser, set_threads, table
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -234,13 +237,13 @@ def parse(argv):
 def main(argv=None):
     args = parse(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
     warnings.filterwarnings("ignore", message=r"\[IterativeImputer\] Early stopping")
     warnings.filterwarnings("ignore", message="lbfgs failed to converge")
     header = ["data", "holes", "imputer", "RMSE", "x best sklearn", "fit+transform s"]
     header += ["downstream CV score", "CV s"] if args.downstream else []
-    started, rows = machine_line(), []
-    start = time.perf_counter()
+    rows = []
     for name in args.datasets:
         X, y, task = load(name, args)
         if args.quick:
@@ -260,13 +263,11 @@ def main(argv=None):
         [
             "# Imputation: RMSE on hidden entries, fit + transform seconds",
             "",
-            f"{started}; total {time.perf_counter() - start:.0f} s",
-            "",
             table(header, rows),
         ]
     )
+    text = run.finish(text, args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

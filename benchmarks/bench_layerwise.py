@@ -8,9 +8,11 @@ network is fine-tuned end to end. The baseline trains the same network end to en
 Glorot weights. Both use Adam at 3e-3 annealed by a cosine schedule, batches of 256, the
 output bias at the data's mean, and report the clean test MSE as a multiple of PCA's at
 the same width, with their wall times, so that the comparison is at (about) equal time.
-This decides whether sk_dae should offer layer-wise pretraining (issue 15)::
+This decides whether sk_dae should offer layer-wise pretraining (issue 15); the user
+guide's table::
 
-    python benchmarks/bench_layerwise.py --threads 2 --rows 20000 --epochs 10
+    python benchmarks/bench_layerwise.py --threads 2 --rows 60000 --epochs 10 \
+        --output benchmarks/results/layerwise.md
 
 Smoke run: ``python benchmarks/bench_layerwise.py --quick``.
 """
@@ -21,7 +23,7 @@ import time
 
 import numpy as np
 import torch
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import MNIST, Run, base_parser, set_threads, table
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from torch.nn import functional as F
@@ -88,7 +90,7 @@ def layerwise(net, X, pre_epochs, epochs, g):
     fit(net, net.parameters(), X, epochs, gaussian, g)
 
 
-def run(name, train, X_train, X_test, hidden, width, pca_mse):
+def measure(name, train, X_train, X_test, hidden, width, pca_mse):
     net = build_autoencoder(X_train.shape[1], width, hidden, seed=0, output_activation="sigmoid")
     init_output_bias(net, X_train.mean(0))
     start = time.perf_counter()
@@ -106,6 +108,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10, help="end-to-end epochs")
     args = parser.parse_args(argv)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     X_train, X_test, hidden, width = load(args.quick, args.rows)
     epochs = 2 if args.quick else args.epochs
     pca = PCA(width, random_state=0).fit(X_train.numpy())
@@ -124,18 +127,18 @@ def main(argv=None):
         f"end to end, {epochs + pre} epochs": lambda n, g: end_to_end(n, X_train, epochs + pre, g),
     }
     rows = [
-        run(name, train, X_train, X_test, hidden, width, pca_mse)
+        measure(name, train, X_train, X_test, hidden, width, pca_mse)
         for name, train in trainings.items()
     ]
     text = "\n\n".join(
         [
             f"{X_train.shape[0]} training rows, widths {[X_train.shape[1], *hidden, width]}"
-            f" mirrored, test MSE vs PCA-{width} ({pca_mse:.5f}); {machine_line()}",
+            f" mirrored, test MSE vs PCA-{width} ({pca_mse:.5f})",
             table(["training", "test MSE", "x PCA", "seconds"], rows),
         ]
     )
+    text = run.finish(text, args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 import torch
-from _common import base_parser, machine_line, median, set_threads, table, write_output
+from _common import Run, base_parser, median, set_threads, table
 from torch.nn import functional as F
 
 from sk_dae._core.network import build_autoencoder
@@ -31,6 +31,7 @@ def main(argv=None):
     if args.quick:
         args.calls, args.repeats = 2, 1
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     module = build_autoencoder(784, 32, (128,), seed=0, output_activation="sigmoid")
     params = list(module.parameters())
     for p in params:
@@ -82,13 +83,11 @@ def main(argv=None):
             f"# per-batch pieces, batch {args.batch_size}, CPU microseconds per call "
             f"(median of {args.repeats} x {args.calls} calls)",
             "",
-            machine_line(),
-            "",
             table(("operation", "CPU us / call"), rows),
         ]
     )
+    text = run.finish(text, args.output)
     print(text, flush=True)
-    write_output(text, args.output)
     return text
 
 

@@ -49,7 +49,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import MNIST, base_parser, machine_line, set_threads, table, write_output
+from _common import MNIST, Run, base_parser, set_threads, table
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
@@ -370,12 +370,12 @@ def main(argv=None):
         args.classes, args.splits = args.classes[:1], 1
         image_net, tabular_net = ((32,), 8, 3, 64, {}), ((16,), 4, 3, 32, regularized)
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
     with_pyod = not args.no_pyod and importlib.util.find_spec("pyod") is not None
     data = load_digits() if args.quick or not MNIST.exists() else load_mnist(MNIST)
     if not args.quick:
         data.X_train, data.y_train = data.X_train[: args.n_train], data.y_train[: args.n_train]
-    start = time.perf_counter()
 
     def factories(net):
         return detectors(net, seed=args.seed, ocsvm_rows=args.ocsvm_rows, with_pyod=with_pyod)
@@ -394,12 +394,10 @@ def main(argv=None):
         f"# Outlier detection: {len(data.X_train)} {data.name} training rows "
         f"({args.heldout_train} for each held-out digit), {len(data.X_test)} test images "
         "(10% anomalies in every test set)",
-        "",
-        machine_line() + f"; total {time.perf_counter() - start:.0f} s",
     ]
     text = report(header, data, results, times, contaminated, with_pyod=with_pyod)
+    text = run.finish(text, args.output)
     print(text)
-    write_output(text, args.output)
     return text
 
 

@@ -40,14 +40,14 @@ import numpy as np
 import torch
 from _common import (
     REPO,
+    Run,
     base_parser,
     interleaved,
+    load_average,
     load_data,
-    machine_line,
     median,
     mirrored,
     table,
-    write_output,
 )
 from bench_fit import epoch_flops, matmul_gflops
 from torch.nn import functional as F
@@ -58,11 +58,6 @@ from sk_dae._core import threads as _threads
 from sk_dae._experiment.presets import DIGITS_DAE_PARAMS
 
 WIDE = (500, 500, 2000)
-
-
-def load():
-    """``uptime``'s load averages now, as text."""
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def small_problems(quick):
@@ -350,7 +345,7 @@ def compile_rows(X_rows):
 
 
 def section(lines, title, body):
-    lines += [f"## {title}", "", f"({load()} when it ended)", "", body, ""]
+    lines += [f"## {title}", "", f"(load average {load_average()} when it ended)", "", body, ""]
     print("\n".join(lines[-6:]), flush=True)
 
 
@@ -358,16 +353,17 @@ SECTIONS = ("crossover", "small", "mnist", "wide", "first", "busy", "compile")
 
 
 def main(argv=None):
-    parser = base_parser(__doc__.splitlines()[0])
+    parser = base_parser(__doc__.splitlines()[0], threads=False)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS[:-1])
     parser.add_argument("--compile", action="store_true", help="add the compile section")
     args = parser.parse_args(argv)
+    run = Run(__file__, argv, threads="set per measurement (see the tables)")
     quick, repeats = args.quick, (1 if args.quick else args.repeats)
     todo = set(args.sections) | ({"compile"} if args.compile else set())
     warnings.filterwarnings("ignore")
     cores = _threads.available_cores()
-    lines = ["# The default thread policy", "", machine_line(), f"available cores {cores}", ""]
+    lines = ["# The default thread policy", "", f"available cores {cores}", ""]
     if "crossover" in todo:
         section(lines, "Crossover: one training step at 1 and 2 threads", crossover(quick))
     problems, epochs = small_problems(quick)
@@ -392,9 +388,7 @@ def main(argv=None):
         section(lines, title, count_rows(busy, busy_counts, idle=idle))
     if "compile" in todo:
         section(lines, "torch.compile of the training step", compile_rows(X.shape[0]))
-    text = "\n".join(lines)
-    write_output(text, args.output)
-    return text
+    return run.finish("\n".join(lines), args.output)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import cloudpickle
 import joblib
 import numpy as np
 import torch
-from _common import base_parser, load_data, machine_line, median, table, write_output
+from _common import Run, base_parser, load_data, median, table
 from sklearn.model_selection import GridSearchCV
 
 from sk_dae import DenoisingAutoencoder
@@ -61,15 +61,16 @@ def grid(X, n_jobs, n_threads, max_iter, scoring=None):
 
 
 def main(argv=None):
-    parser = base_parser(__doc__.splitlines()[0])
+    parser = base_parser(__doc__.splitlines()[0], threads=False)
     parser.add_argument("--time", action="store_true", help="also time the grid searches")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-samples", type=int, default=4000)
     args = parser.parse_args(argv)
+    run = Run(__file__, argv, threads="set by joblib in each worker (see the tables)")
     cores = joblib.cpu_count()
     X, data_name = load_data(args.n_samples, quick=args.quick)
     X = X[:300] if args.quick else X
-    lines = ["# threads under GridSearchCV(n_jobs=k)", "", machine_line(), ""]
+    lines = ["# threads under GridSearchCV(n_jobs=k)", ""]
     rows = []
     for n_jobs in sorted({1, 2, cores}):
         search = grid(X, n_jobs, None, 1, scoring=threads_in_fit)
@@ -105,8 +106,8 @@ def main(argv=None):
             "",
         ]
     text = "\n".join(lines)
+    text = run.finish(text, args.output)
     print(text, flush=True)
-    write_output(text, args.output)
     return text
 
 

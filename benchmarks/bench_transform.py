@@ -25,13 +25,12 @@ from pathlib import Path
 import numpy as np
 from _common import (
     PeakMemory,
+    Run,
     base_parser,
     load_data,
-    machine_line,
     median,
     set_threads,
     table,
-    write_output,
 )
 from sklearn.decomposition import PCA
 
@@ -69,6 +68,7 @@ def main(argv=None):
     if args.quick:
         args.n_rows, args.repeats, args.fit_rows = 5000, 1, 2000
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
     # The uint8 fit (pixels in 0..255) is measured for memory; its noise does not matter.
     warnings.filterwarnings("ignore", message="Gaussian noise of noise_level")
@@ -80,7 +80,7 @@ def main(argv=None):
     ).fit(X_fit)
     pca = PCA(n_components, random_state=0).fit(X_fit)
 
-    lines = [f"# transform and fit on memmaps of {data_name} rows", "", machine_line(), ""]
+    lines = [f"# transform and fit on memmaps of {data_name} rows", ""]
     with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:
         X = write_memmap(Path(tmp) / "X.npy", X_small, args.n_rows, np.float32)
         gib = X.nbytes / 2**30
@@ -158,9 +158,7 @@ def main(argv=None):
             "",
         ]
         print("\n".join(lines[-5:]), flush=True)
-    text = "\n".join(lines)
-    write_output(text, args.output)
-    return text
+    return run.finish("\n".join(lines), args.output)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ import warnings
 
 from _common import (
     HandWrittenLoop,
+    Run,
     base_parser,
     load_data,
-    machine_line,
     mirrored,
     set_threads,
-    write_output,
 )
 from torch.profiler import ProfilerActivity, profile
 
@@ -37,6 +36,7 @@ def main(argv=None):
     if args.quick:
         args.n_samples, args.rows = 200, 5
     set_threads(args.threads)
+    run = Run(__file__, argv, threads=args.threads)
     warnings.filterwarnings("ignore", message="Stopped at max_iter")
     X, data_name = load_data(args.n_samples, quick=args.quick)
     hidden, n_components = ((128,), 32) if not args.quick else ((16,), 4)
@@ -57,8 +57,6 @@ def main(argv=None):
     loop.epoch(), dae.fit(X)  # warm-up
     lines = [
         f"# profile of one epoch: {X.shape[0]} {data_name} rows, batch {args.batch_size}",
-        "",
-        machine_line(),
     ]
     for name, fn in (("hand-written loop", loop.epoch), ("sk_dae fit", lambda: dae.fit(X))):
         with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -70,8 +68,8 @@ def main(argv=None):
             averages.table(sort_by="self_cpu_time_total", row_limit=args.rows),
         ]
     text = "\n".join(lines)
+    text = run.finish(text, args.output)
     print(text, flush=True)
-    write_output(text, args.output)
     return text
 
 
