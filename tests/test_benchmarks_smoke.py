@@ -1,5 +1,8 @@
-"""The benchmark scripts keep working: a tiny run of every script (not a timing test),
-and what the shared harness writes at the top of a results file.
+"""The benchmark scripts keep working, and benchmarks/ stays in order.
+
+A tiny run of every script (not a timing test), what the shared harness writes at the
+top of a results file, and that ``benchmarks/README.md`` lists every script and every
+results file, with the right word on whether the file has the harness's header.
 """
 
 import importlib
@@ -274,3 +277,50 @@ def test_the_commit_is_dirty_for_code_changes_not_for_results(common, tmp_path):
     code.write_text("x = 2\n")
     assert common.git_commit(tmp_path) == commit + "+dirty"
     assert common.git_commit(tmp_path.parent / "not-a-checkout-xyz") is None
+
+
+# ------------------------------------------------------------------ README and results
+
+PREDATES = " *(predates the header)*"
+
+
+def _section(text, title):
+    """The text of ``## title`` up to the next ``##`` heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"benchmarks/README.md has no section '## {title}'"
+    return match.group(1)
+
+
+def _listed_results():
+    """name -> whether README marks it as predating the header."""
+    section = _section(README.read_text(), "Results files and the commands that wrote them")
+    section = section.split("### Removed, in git history")[0]
+    found = re.findall(r"^- `([^`]+)`( \*\(predates the header\)\*)?", section, re.M)
+    return {name: bool(marker) for name, marker in found}
+
+
+def test_every_script_is_in_the_readme_as_speed_or_quality():
+    readme = README.read_text()
+    tables = {kind: _section(readme, kind) for kind in ("Speed", "Quality")}
+    for script in SCRIPTS:
+        kinds = [kind for kind, text in tables.items() if f"| `{script}` |" in text]
+        assert len(kinds) == 1, f"{script}: in the README's tables {kinds}, not in one"
+
+
+def test_every_results_file_is_in_the_readme():
+    listed = _listed_results()
+    files = sorted(p.name for p in RESULTS.iterdir())
+    assert sorted(listed) == files
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RESULTS.iterdir()))
+def test_results_files_have_the_header_unless_the_readme_says_they_predate_it(common, name):
+    text = (RESULTS / name).read_text()
+    header = common.read_header(text)
+    if _listed_results().get(name, False):
+        assert not header, f"{name} has the harness header: drop '{PREDATES}' in the README"
+        return
+    assert list(header) == list(common.HEADER_FIELDS), f"{name}: no complete header"
+    assert re.fullmatch(r"`.*benchmarks/\S+\.py .*`", header["command"])
+    assert f"benchmarks/results/{name}" in header["command"]
+    assert re.match(r"[0-9a-f]{7,}(\+dirty)?", header["commit"])
