@@ -244,8 +244,9 @@ def git_commit(directory):
 
 
 def _commit_line():
-    """The commit of the code measured, the sk_dae that was imported (a run of an older
-    commit puts its checkout first on PYTHONPATH), and of the scripts when they differ."""
+    """The commit of the code measured: the checkout of the sk_dae that was imported (a
+    run of an older commit puts that checkout first on PYTHONPATH), then the scripts'
+    own commit when they come from another checkout."""
     import sk_dae
 
     package_dir = Path(sk_dae.__file__).resolve().parent
@@ -287,7 +288,7 @@ def _pools():
         return pools[0]
     for info in threadpool_info():
         pools.append(f"{info['internal_api']} {info['num_threads']}")
-    # numpy and scipy each load their own OpenBLAS, torch and sklearn their own OpenMP:
+    # numpy and scipy may each load an OpenBLAS, torch and scikit-learn each an OpenMP:
     # one entry per library and count is enough.
     return ", ".join(dict.fromkeys(pools))
 
