@@ -1,10 +1,6 @@
 """DAEImputer: sklearn's imputer API (missing_values, add_indicator, keep_empty_features,
 feature names, set_output, Pipeline) and what it fills."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,9 +190,3 @@ def test_default_autoencoder_is_the_one_fitted(X):
     fitted = imputer.autoencoder_.get_params()
     for name, value in default_params(64, 64).items():
         assert fitted[name] == value, name
-
-
-def _bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    sys.modules.pop("bench_impute", None)
-    return importlib.import_module("bench_impute")
