@@ -271,8 +271,3 @@ def fine_tune(
     except KeyboardInterrupt:
         result.interrupted = True
     return result
-
-
-# The old name, for tests/clustering/test_deep_clustering.py until it uses the one above;
-# remove with that last user.
-make_optimizer = make_fine_tuning_optimizer

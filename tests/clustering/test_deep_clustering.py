@@ -109,7 +109,7 @@ def test_fine_tune_stops_on_label_changes_and_keeps_state_on_interrupt(pretraine
 
     def run(**params):
         module = _dec.ClusteringModule(copy.deepcopy(pretrained.module_), centers)
-        optimizer = _dec.make_optimizer(module, 1e-3, reconstruction_weight=1.0)
+        optimizer = _dec.make_fine_tuning_optimizer(module, 1e-3, reconstruction_weight=1.0)
         generator = torch.Generator().manual_seed(0)
         args = dict(optimizer=optimizer, generator=generator, reconstruction_weight=1.0)
         return module, _dec.fine_tune(module, X, **{**args, "max_iter": 5, **params})
