@@ -17,7 +17,7 @@ DIGITS_DAE_PARAMS = {
     "noise_level": 0.3,
 }
 
-#: The MNIST budget of the comparison: the defaults ((512, 256), 22 epochs), noise 0.3.
+#: The MNIST budget of the comparison: the defaults ((512, 256), about 5,000 steps), noise 0.3.
 MNIST_DAE_PARAMS = {
     "noise": "gaussian",
     "noise_level": 0.3,
