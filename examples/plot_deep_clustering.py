@@ -41,9 +41,12 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 data = load_digits()
 X, y = data.X_train, data.y_train
+# The pretraining of the DEC papers: a random start, trained on all rows.
 autoencoder = DenoisingAutoencoder(
     n_components=10,
     hidden_layer_sizes=(64,),
+    init="random",
+    early_stopping=False,
     noise="masking",
     noise_level=0.2,
     output_activation="identity",

@@ -41,6 +41,7 @@ for kind, level in noise_levels.items():
         hidden_layer_sizes=(128,),
         noise=kind,
         noise_level=level,
+        clip_noise=True,  # noisy digits stay in [0, 1], as saved images do
         batch_size=64,
         learning_rate_init=2e-3,
         max_iter=EPOCHS,

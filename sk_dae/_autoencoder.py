@@ -21,6 +21,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -50,6 +51,7 @@ from ._core.network import (
     build_autoencoder,
     float64_copy,
     hidden_activations,
+    init_from_pca,
     init_output_bias,
 )
 from ._core.noise import NOISE_KINDS, Corruptor
@@ -57,10 +59,12 @@ from ._core.seeds import seeds
 from ._core.training import (
     CosineSchedule,
     TrainingDivergedError,
+    learning_rate_for,
     make_optimizer,
     progress_bar,
     row_mse,
     train,
+    validation_score,
 )
 from ._validation import (
     caller_stacklevel,
@@ -70,6 +74,15 @@ from ._validation import (
     resolve_device,
     validate_targets,
 )
+
+#: ``early_stopping="auto"`` holds rows out when at least this many would be held out
+#: (50 rows at the default ``validation_fraction``): fewer score too noisily to stop on.
+AUTO_MIN_HELD_OUT = 5
+
+#: ``init="auto"`` starts a network as PCA on fewer rows than this. There a network from
+#: a random start ends worse than PCA (the learning curve of the user guide); on more
+#: rows the random start with a sigmoid output for images learns more in the budget.
+PCA_START_MAX_ROWS = 10_000
 
 
 class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -81,6 +94,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     (Vincent et al., 2008): to reconstruct the clean input, the network must learn the
     structure of the data rather than copy it. ``transform`` returns the clean code
     ``E(x)``; ``inverse_transform`` decodes codes back to input space.
+
+    By default a new network starts as :class:`~sklearn.decomposition.PCA` with
+    ``n_components`` components (``init``): a linear path beside the encoder and beside
+    the decoder holds PCA's projection, and the multilayer paths start at zero, so the
+    untrained model reconstructs exactly as ``PCA(n_components)`` fitted on the same rows.
+    Training then moves away from PCA only while a held-out share of the rows is
+    reconstructed better (``early_stopping``), and keeps the best weights, PCA's
+    included: on data too few or too noisy for a network to learn more, the model stays
+    PCA instead of ending worse.
 
     Data may have missing entries (NaN) in ``fit``, ``partial_fit``, ``transform``,
     ``reconstruct``, ``score_samples`` and ``corrupt``: a missing entry enters the
@@ -105,9 +127,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Activation after every hidden layer. The code layer is always linear.
 
     output_activation : {"auto", "sigmoid", "identity"}, default="auto"
-        Activation of the reconstruction. ``"auto"`` picks ``"sigmoid"`` when the
-        training data lie in [0, 1] (images) and ``"identity"`` otherwise (e.g.
-        standardized tabular data). The choice is stored in ``output_activation_``.
+        Activation of the reconstruction. ``"auto"`` picks ``"identity"`` when the
+        network starts as PCA (see ``init``); otherwise ``"sigmoid"`` when the training
+        data lie in [0, 1] (images) or ``loss="bce"``, and ``"identity"`` for other data
+        (e.g. standardized tabular data). The choice is stored in
+        ``output_activation_``.
 
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss: mean squared error, or binary cross-entropy (the negative
@@ -158,6 +182,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``<prefix>_enc1_0, ..., <prefix>_code_0, ..., <prefix>_dec1_0, ...``). Training is
         the same either way.
 
+    init : {"auto", "pca", "random"}, default="auto"
+        How a new network starts. ``"pca"``: as PCA of the training rows (targets, with
+        ``target="y"``; missing entries counted as their column's mean), through a
+        linear path beside the encoder and the decoder, the multilayer paths starting
+        at zero; it needs a linear output and untied weights. ``"random"``: Glorot
+        uniform weights, the output starting at the data's mean. ``"auto"``: ``"pca"``
+        unless ``tied_weights=True``, ``loss="bce"`` or ``output_activation="sigmoid"``
+        ask for what it cannot have.
+
     tied_weights : bool, default=False
         Decoder layers use the transposed encoder weights (biases stay separate), which
         halves the number of weights.
@@ -191,7 +224,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Initial learning rate.
 
     batch_size : int or "auto", default="auto"
-        Rows per mini-batch; ``"auto"`` is ``min(256, n_samples)``.
+        Rows per mini-batch; ``"auto"`` is a sixteenth of the training rows, from 32 to
+        256 (at most all of them): small data sets get more, smaller steps per pass.
 
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the training data). ``"auto"`` gives a
@@ -199,8 +233,10 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         60,000 MNIST digits in batches of 256, 200 of the 1,797 8x8 digits.
 
     tol : float or None, default=1e-4
-        Minimum improvement of the training loss (with ``learning_rate="constant"``) or
-        of the validation score (with ``early_stopping``) that counts as progress.
+        Minimum improvement that counts as progress: of the validation score with
+        held-out rows (see ``early_stopping``), as a share of the best score so far, so
+        that it means the same for data in any units; otherwise of the training loss
+        (with ``learning_rate="constant"``), absolute, as in scikit-learn's MLP.
         ``None`` trains exactly ``max_iter`` epochs, without a convergence test and
         without a :class:`~sklearn.exceptions.ConvergenceWarning` (with
         ``early_stopping``, the best epoch's weights are still kept).
@@ -208,13 +244,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     n_iter_no_change : int, default=10
         Training stops once there has been no progress for more than this many epochs.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data, score every epoch on it
         (negative mean squared reconstruction error), stop when the score stops
-        improving, and keep the weights of the best epoch.
+        improving, and keep the weights of the best epoch (or, when no epoch beats
+        them, the starting weights of a PCA start or of a warm start). ``"auto"``:
+        in :meth:`fit` whenever at least 5 rows would be held out, without a
+        :class:`~sklearn.exceptions.ConvergenceWarning` when a cosine budget ends
+        before the score stops improving; never in :meth:`partial_fit`, which refuses
+        ``True``.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out with ``early_stopping``.
+        Fraction of the training data held out (see ``early_stopping``).
 
     shuffle : bool, default=True
         Shuffle the rows at every epoch.
@@ -320,16 +361,25 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     >>> from sk_dae import DenoisingAutoencoder
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X / 16.0
-    >>> dae = DenoisingAutoencoder(n_components=8, max_iter=50, random_state=0)
+    >>> dae = DenoisingAutoencoder(n_components=8, random_state=0)
     >>> codes = dae.fit_transform(X)
-    >>> dae.n_iter_  # a budget of epochs, the step size annealed to zero over them
-    50
     >>> codes.shape
     (1797, 8)
     >>> dae.inverse_transform(codes).shape
     (1797, 64)
-    >>> dae.output_activation_
-    'sigmoid'
+    >>> dae.best_validation_score_ > dae.validation_scores_[0]  # held-out rows improved
+    True
+
+    The same as PCA, before any training:
+
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> start = DenoisingAutoencoder(n_components=8, max_iter=1, learning_rate_init=1e-12)
+    >>> start = start.fit(X)
+    >>> pca = PCA(8).fit(X)
+    >>> bool(np.allclose(start.reconstruct(X), pca.inverse_transform(pca.transform(X)),
+    ...                  atol=1e-4))
+    True
     """
 
     _parameter_constraints: dict = {
@@ -344,6 +394,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "noise_scale": [StrOptions({"absolute", "std"})],
         "clip_noise": ["boolean", StrOptions({"auto"})],
         "transform_layers": [StrOptions({"code", "all"})],
+        "init": [StrOptions({"auto", "pca", "random"})],
         "tied_weights": ["boolean"],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -351,12 +402,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "l1": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
         "learning_rate": [StrOptions({"constant", "cosine"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
@@ -380,6 +431,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         noise_scale="absolute",
         clip_noise="auto",
         transform_layers="code",
+        init="auto",
         tied_weights=False,
         batch_norm=False,
         dropout=0.0,
@@ -387,12 +439,12 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         l1=0.0,
         optimizer="adam",
         learning_rate="cosine",
-        learning_rate_init=3e-3,
+        learning_rate_init="auto",
         batch_size="auto",
         max_iter="auto",
         tol=1e-4,
         n_iter_no_change=10,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         shuffle=True,
         warm_start=False,
@@ -412,6 +464,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.noise_scale = noise_scale
         self.clip_noise = clip_noise
         self.transform_layers = transform_layers
+        self.init = init
         self.tied_weights = tied_weights
         self.batch_norm = batch_norm
         self.dropout = dropout
@@ -486,12 +539,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         # feature bookkeeping: a failing fit leaves a fitted model exactly as it was.
         snapshot = self.__dict__.copy()
         try:
-            with _threads.limit(self.n_threads, _training_work(self, X, incremental)):
-                continuing = hasattr(self, "module_") and (incremental or self.warm_start)
-                hidden, device = self._check_params(incremental)
-                X, data_range = self._check_input(X, continuing, incremental)
-                Y, target_range = self._check_target(X, y, data_range)
-                hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
+            # The input is validated before anything reads it, the thread policy included.
+            continuing = hasattr(self, "module_") and (incremental or self.warm_start)
+            hidden, device = self._check_params(incremental)
+            X, data_range = self._check_input(X, continuing, incremental)
+            Y, target_range = self._check_target(X, y, data_range)
+            hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
+            work = _training_work(self, X.shape, hidden, incremental)
+            held_out = self._holds_out(incremental, X.shape[0])
+            with _threads.limit(self.n_threads, work):
                 scale = self._feature_scale(X, continuing)
                 init_seed, noise_seed, split_seed = seeds(self.random_state, 3)
                 model = self._start_model(
@@ -504,22 +560,23 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     continuing,
                     incremental,
                 )
-                data = self._training_data(X, Y, device, split_seed, incremental)
+                data = self._training_data(X, Y, device, split_seed, held_out)
                 max_iter = self._epochs(data, incremental)
-                result = self._train(model, data, max_iter, incremental, data_range)
+                to_beat = self._score_to_beat(model, data, continuing)
+                result = self._train(model, data, max_iter, incremental, to_beat, data_range)
                 self._store(model, data, result, continuing, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
-        self._warn_if_unfinished(result, incremental, max_iter)
+        self._warn_if_unfinished(result, incremental, held_out, max_iter)
         if not continuing:
             self._warn_if_noise_negligible(X)
         return self
 
     def _check_params(self, incremental):
         """The parameters that the constraints cannot check: hidden sizes and device."""
-        if incremental and self.early_stopping:
+        if incremental and self.early_stopping is True:
             # As scikit-learn's MLP: there is no held-out set to stop on in one chunk.
             raise ValueError("partial_fit does not support early_stopping=True.")
         if self.noise in ("masking", "salt_and_pepper", "swap") and self.noise_level > 1:
@@ -541,7 +598,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             X,
             reset=not continuing,
             dtype=[np.float32, np.float64] if integer else [np.float64, np.float32],
-            ensure_min_samples=2 if (self.early_stopping and not incremental) else 1,
+            ensure_min_samples=2 if (self.early_stopping is True and not incremental) else 1,
             ensure_all_finite="allow-nan",
         )
         low, high = observed_range(X)
@@ -604,17 +661,19 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         data_range, target_range = ranges
         init_seed, noise_seed = model_seeds
-        best_validation_score = -math.inf
+        pca_start = False
         if continuing:
             self._check_same_architecture(hidden)
             module = copy.deepcopy(self.module_).to(device)
             data_range = (self.data_min_, self.data_max_)
             output_activation = self.output_activation_
-            if self.early_stopping and self.best_validation_score_ is not None:
-                best_validation_score = self.best_validation_score_
         else:
-            output_activation = self._resolve_output_activation(*target_range)
-            module = self._new_network(target, hidden, output_activation, init_seed, device)
+            pca = None
+            if self._starts_as_pca(target.shape[0]):
+                pca = _principal_components(target, self.n_components, init_seed)
+            pca_start = pca is not None
+            output_activation = self._resolve_output_activation(*target_range, pca_start)
+            module = self._new_network(target, hidden, output_activation, init_seed, device, pca)
         self._check_loss_fits(*target_range)
         if continuing:
             self._warn_if_out_of_reach(output_activation, *target_range)
@@ -627,12 +686,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             data_range=data_range,
             output_activation=output_activation,
             feature_scale=scale,
-            best_validation_score=best_validation_score,
+            pca_start=pca_start,
         )
 
-    def _new_network(self, target, hidden, output_activation, seed, device):
-        """A network initialised from ``seed`` on ``device``, its output starting at the
-        column means of ``target``."""
+    def _new_network(self, target, hidden, output_activation, seed, device, pca):
+        """A network initialised from ``seed`` on ``device``: as the PCA ``pca`` (a mean
+        and components) when given, else with its output starting at the column means of
+        ``target``."""
         module = build_autoencoder(
             target.shape[1],
             self.n_components,
@@ -643,8 +703,34 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             tied_weights=self.tied_weights,
             batch_norm=self.batch_norm,
             dropout=self.dropout,
-        )
-        return init_output_bias(module.to(device), column_means(target))
+            linear_path=pca is not None,
+        ).to(device)
+        if pca is not None:
+            return init_from_pca(module, *pca)
+        return init_output_bias(module, column_means(target))
+
+    def _starts_as_pca(self, n_samples):
+        """Whether a new network on ``n_samples`` rows starts as PCA (``init``): it needs
+        a linear output and untied weights; ``"auto"`` starts at random otherwise, and on
+        :data:`PCA_START_MAX_ROWS` rows or more."""
+        reasons = [
+            reason
+            for reason, applies in (
+                ("tied_weights=True", self.tied_weights),
+                ("loss='bce'", self.loss == "bce"),
+                ("output_activation='sigmoid'", self.output_activation == "sigmoid"),
+            )
+            if applies
+        ]
+        if self.init == "pca" and reasons:
+            raise ValueError(
+                f"init='pca' starts the network as PCA, which needs a linear output and "
+                f"untied weights; {', '.join(reasons)} does not allow it. Use init='random' "
+                "(or 'auto')."
+            )
+        if self.init == "auto":
+            return not reasons and n_samples < PCA_START_MAX_ROWS
+        return self.init == "pca"
 
     def _noise_generator(self, device, seed, incremental):
         """partial_fit continues the noise stream (from a copy, so that a failing call
@@ -686,9 +772,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
 
     def _optimizer_for(self, module, continuing):
-        optimizer = make_optimizer(
-            module, self.optimizer, self.learning_rate_init, weight_decay=self.alpha
-        )
+        learning_rate = learning_rate_for(self.learning_rate_init, module.spec()["linear_path"])
+        optimizer = make_optimizer(module, self.optimizer, learning_rate, weight_decay=self.alpha)
         previous = getattr(self, "_optimizer", None)
         # Moments carry over to the same kind of optimizer only (adam -> sgd starts anew).
         if continuing and type(previous) is type(optimizer):
@@ -696,7 +781,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             # it a diverging warm start would poison the fitted model's optimizer state.
             optimizer.load_state_dict(copy.deepcopy(previous.state_dict()))
             for group in optimizer.param_groups:
-                group["lr"] = self.learning_rate_init
+                group["lr"] = learning_rate
         return optimizer
 
     def _corruptor(self, output_activation, data_min, data_max, scale=None):
@@ -715,11 +800,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             scale=None if scale is None else torch.as_tensor(scale, dtype=torch.float32),
         )
 
-    def _training_data(self, X, Y, device, seed, incremental):
-        """The training (and, with early stopping, validation) tensors and batch size, as
-        a :class:`_TrainingData`; the targets ``Y`` (or None) split as the rows of ``X``
-        are, by ``seed``."""
-        fraction = self.validation_fraction if self.early_stopping and not incremental else None
+    def _training_data(self, X, Y, device, seed, held_out):
+        """The training (and, when rows are ``held_out``, validation) tensors and batch
+        size, as a :class:`_TrainingData`; the targets ``Y`` (or None) split as the rows
+        of ``X`` are, by ``seed``."""
+        fraction = self.validation_fraction if held_out else None
         X_train, X_val = training_tensors(X, device=device, validation_fraction=fraction, seed=seed)
         Y_train = Y_val = None
         if Y is not None:
@@ -741,10 +826,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             return 1
         return epochs_for(self.max_iter, data.X_train.shape[0], data.batch_size)
 
-    def _train(self, model, data, max_iter, incremental, data_range):
+    def _train(self, model, data, max_iter, incremental, score_to_beat, data_range):
         """Train ``model`` on ``data`` for at most ``max_iter`` epochs; the result of
-        :func:`~sk_dae._core.training.train`. ``data_range`` is that of this fit's ``X``,
-        for the advice on a diverged fit."""
+        :func:`~sk_dae._core.training.train`. With held-out rows, the starting weights are
+        kept unless an epoch scores above ``score_to_beat``. ``data_range`` is that of
+        this fit's ``X``, for the advice on a diverged fit."""
         schedule = None
         if self.learning_rate == "cosine" and not incremental:
             n_steps = max_iter * n_batches(data.X_train.shape[0], data.batch_size)
@@ -766,9 +852,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     X_val=data.X_val,
                     Y=data.Y_train,
                     Y_val=data.Y_val,
-                    best_validation_score=model.best_validation_score,
+                    best_validation_score=score_to_beat,
                     l1=self.l1,
-                    check_convergence=self._checks_convergence(incremental),
+                    check_convergence=self._may_stop(incremental, data.X_val is not None),
                     schedule=schedule,
                     progress=progress,
                 )
@@ -816,15 +902,38 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _checks_convergence(self, incremental):
+    def _may_stop(self, incremental, held_out):
         """Whether ``fit`` may stop before ``max_iter``: on the convergence test of a
-        constant learning rate, or on the validation score with ``early_stopping``; a
+        constant learning rate, or when the held-out score stops improving; otherwise a
         cosine schedule is a budget run in full."""
         if incremental or self.tol is None:
             return False
-        return self.learning_rate == "constant" or self.early_stopping
+        return self.learning_rate == "constant" or held_out
 
-    def _warn_if_unfinished(self, result, incremental, max_iter):
+    def _holds_out(self, incremental, n_samples):
+        """Whether this fit holds out ``validation_fraction`` of its rows to stop on and
+        keep the best epoch: with ``early_stopping=True``, and with ``"auto"`` when
+        ``fit`` gets enough rows that the held-out ones score more than noise."""
+        if incremental:
+            return False
+        if self.early_stopping == "auto":
+            return n_samples * self.validation_fraction >= AUTO_MIN_HELD_OUT
+        return bool(self.early_stopping)
+
+    def _score_to_beat(self, model, data, continuing):
+        """The held-out score that an epoch must beat for its weights to be kept: that of
+        a PCA start (so a fit never ends worse on held-out rows than PCA), or the best of
+        the fit a warm start continues; -inf otherwise."""
+        if data.X_val is None:
+            return -math.inf
+        if model.pca_start:
+            return validation_score(
+                model.module, data.X_val, batch_size=INFERENCE_BATCH_SIZE, Y_val=data.Y_val
+            )
+        previous = getattr(self, "best_validation_score_", None) if continuing else None
+        return -math.inf if previous is None else previous
+
+    def _warn_if_unfinished(self, result, incremental, held_out, max_iter):
         if result.interrupted:
             kept = "the best epoch's weights" if result.n_iter else "the last step's weights"
             warnings.warn(
@@ -834,7 +943,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 UserWarning,
                 stacklevel=caller_stacklevel(),
             )
-        elif self._checks_convergence(incremental) and not result.converged:
+        elif self._warns_unconverged(incremental, held_out) and not result.converged:
             warnings.warn(
                 f"Stopped at max_iter={max_iter} epochs before the loss converged; "
                 "increase max_iter or tol.",
@@ -842,9 +951,19 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 stacklevel=caller_stacklevel(),
             )
 
-    def _resolve_output_activation(self, data_min, data_max):
+    def _warns_unconverged(self, incremental, held_out):
+        """Whether a fit that ends at ``max_iter`` warns: on a constant learning rate,
+        and with ``early_stopping=True``; a cosine budget run to its end under
+        ``early_stopping="auto"`` is the plan, not a failure."""
+        if not self._may_stop(incremental, held_out):
+            return False
+        return self.learning_rate == "constant" or self.early_stopping is True
+
+    def _resolve_output_activation(self, data_min, data_max, pca_start=False):
         in_unit_range = data_min >= 0 and data_max <= 1
         if self.output_activation == "auto":
+            if pca_start:
+                return "identity"
             return "sigmoid" if (in_unit_range or self.loss == "bce") else "identity"
         if self.output_activation == "sigmoid" and not in_unit_range:
             raise ValueError(
@@ -1189,8 +1308,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 class _Model:
     """What one fit trains and then stores: the network on its device, its optimizer,
     the corruption and its noise stream, and what they were made for: the data range
-    of the noise, the output activation, the noise's per-feature scale (or None) and the
-    validation score a continued fit must beat."""
+    of the noise, the output activation, the noise's per-feature scale (or None) and
+    whether a new network starts as PCA."""
 
     module: Autoencoder
     optimizer: torch.optim.Optimizer
@@ -1200,7 +1319,7 @@ class _Model:
     data_range: tuple
     output_activation: str
     feature_scale: np.ndarray | None
-    best_validation_score: float
+    pca_start: bool
 
 
 @dataclass(frozen=True)
@@ -1216,22 +1335,14 @@ class _TrainingData:
     batch_size: int
 
 
-def _training_work(estimator, X, incremental):
-    """What fitting ``estimator`` on ``X`` computes, for the thread policy; None when the
-    shape or the parameters are invalid (validation then says what is wrong)."""
-    try:
-        n_samples, n_features = getattr(X, "shape", None) or np.shape(X)
-        hidden = _resolve_hidden(
-            check_hidden_layer_sizes(estimator.hidden_layer_sizes),
-            n_features,
-            estimator.n_components,
-        )
-        widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
-        batch_size = batch_size_for(estimator.batch_size, n_samples)
-        epochs = 1 if incremental else epochs_for(estimator.max_iter, n_samples, batch_size)
-        return _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
-    except (TypeError, ValueError):
-        return None
+def _training_work(estimator, shape, hidden, incremental):
+    """What fitting ``estimator`` on validated data of ``shape`` with the resolved
+    ``hidden`` widths computes, for the thread policy."""
+    n_samples, n_features = shape
+    widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
+    batch_size = batch_size_for(estimator.batch_size, n_samples)
+    epochs = 1 if incremental else epochs_for(estimator.max_iter, n_samples, batch_size)
+    return _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
 
 
 def _inference_work(module, X):
@@ -1253,3 +1364,27 @@ def _resolve_hidden(sizes, n_features, n_components):
         return sizes
     width = min(512, max(128, 2 * n_features, 2 * n_components))
     return (width, width // 2) if n_features > 256 else (width,)
+
+
+def _principal_components(target, n_components, seed):
+    """The mean and the (at most ``n_components``) principal axes of ``target``'s rows,
+    as :class:`~sklearn.decomposition.PCA` finds them (missing entries counted as their
+    column's mean), or None when they are not finite: data so extreme that float32
+    overflows start at random, and training says what is wrong."""
+    X = np.asarray(target)
+    if np.isnan(X).any():
+        X = np.where(np.isnan(X), column_means(X).astype(X.dtype), X)
+    rank = min(n_components, *X.shape)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # Constant or overflowing data: PCA's variance ratios divide by zero or inf.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            pca = PCA(rank, random_state=seed % (2**32)).fit(X)
+        except (ValueError, np.linalg.LinAlgError):  # centring overflowed to inf
+            return None
+    mean, components = pca.mean_, pca.components_
+    if not (np.isfinite(mean).all() and np.isfinite(components).all()):
+        return None
+    if np.abs(mean).max(initial=0.0) > np.finfo(np.float32).max:
+        return None
+    return mean, components

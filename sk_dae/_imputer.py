@@ -28,7 +28,8 @@ from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 #: Parameters of the autoencoder used when ``autoencoder=None``, chosen on the RMSE of
 #: hidden entries of digits, breast_cancer and MNIST (the variants measured against each
 #: other are in ``docs/user_guide/tabular.rst``, by ``benchmarks/bench_impute.py``):
-#: masking noise, as the holes are masked entries, and the estimator's cosine budget.
+#: masking noise, as the holes are masked entries, and a cosine budget from a random
+#: start on all rows (the regime those measurements used).
 #: ``batch_size`` and the widths follow the data: :func:`default_params`.
 DEFAULT_AUTOENCODER_PARAMS = {
     "n_components": 32,
@@ -36,6 +37,8 @@ DEFAULT_AUTOENCODER_PARAMS = {
     "noise": "masking",
     "noise_level": 0.2,
     "output_activation": "identity",
+    "init": "random",
+    "early_stopping": False,
     "learning_rate": "cosine",
     "learning_rate_init": 3e-3,
     "max_iter": "auto",

@@ -29,10 +29,13 @@ from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 #: reconstructs the background of images far better than a sigmoid, whose outputs only
 #: approach 0 and 1, and the scores depend on exactly that; a constant step size with the
 #: convergence test stops before a small training set is overfit (the user guide's
-#: outlier page has the measurements).
+#: outlier page has the measurements, made with a random start on all training rows).
 DEFAULT_AUTOENCODER_PARAMS = {
     "output_activation": "identity",
     "hidden_layer_sizes": (128,),
+    "init": "random",
+    "early_stopping": False,
+    "batch_size": 256,
     "learning_rate": "constant",
     "learning_rate_init": 1e-3,
     "max_iter": 200,

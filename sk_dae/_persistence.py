@@ -71,7 +71,7 @@ import torch
 
 from ._core.jsoncodec import TENSOR_PREFIX, Decoder, Encoder
 from ._core.network import build_autoencoder
-from ._core.training import make_optimizer
+from ._core.training import learning_rate_for, make_optimizer
 from ._version import __version__
 
 FORMAT = "sk_dae.DenoisingAutoencoder"
@@ -192,7 +192,7 @@ def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
         optimizer = make_optimizer(
             state["module_"],
             state["optimizer"],
-            state["learning_rate_init"],
+            learning_rate_for(state["learning_rate_init"], spec.get("linear_path", False)),
             weight_decay=state["alpha"],
         )
         optimizer.load_state_dict(optimizer_state)

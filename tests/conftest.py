@@ -81,10 +81,14 @@ def digits_split():
 # ----------------------------------------------------------------- models
 
 
-#: The training of :func:`small` and :func:`tiny`: a constant step size (1e-3) and the
-#: convergence test, so that a fit of k epochs is the first k epochs of a longer one, which
-#: many semantics tests compare. The default cosine schedule has tests of its own.
-CONSTANT_STEP = dict(learning_rate="constant", learning_rate_init=1e-3)
+#: The training of :func:`small` and :func:`tiny`: a random start, all rows trained on
+#: (no held-out rows unless a test asks), a constant step size (1e-3) and the convergence
+#: test, so that a fit of k epochs is the first k epochs of a longer one, which many
+#: semantics tests compare. The defaults (a PCA start, the held-out check, the cosine
+#: schedule) have tests of their own.
+CONSTANT_STEP = dict(
+    init="random", early_stopping=False, learning_rate="constant", learning_rate_init=1e-3
+)
 
 
 def small(**params):

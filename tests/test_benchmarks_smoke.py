@@ -123,6 +123,18 @@ def test_bench_ops_quick(bench, common, tmp_path):
 # ------------------------------------------------------------------ quality
 
 
+def test_bench_learning_curve_quick(bench, common, tmp_path):
+    output = tmp_path / "learning_curve.md"
+    figure = tmp_path / "learning_curve.png"
+    text = bench("bench_learning_curve").main(
+        ["--quick", "--threads", "1", "--output", str(output), "--figure", str(figure)]
+    )
+    assert_written(common, output, text)
+    for size, kind in (("100", "clean"), ("1,000", "noisy")):
+        assert re.search(rf"\|\s*{size}\s*\|\s*{kind}\s*\|", text), (size, kind)
+    assert figure.stat().st_size > 0 and "nan" not in text
+
+
 def test_bench_defaults_quick(bench, common, tmp_path):
     output = tmp_path / "defaults.md"
     text = bench("bench_defaults").main(

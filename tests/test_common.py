@@ -61,3 +61,12 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(_fast_estimators(), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# What a user gets from the bare constructor: every public estimator at its defaults,
+# with no check expected to fail and no warning let through.
+@parametrize_with_checks(
+    [DenoisingAutoencoder(), DAEOutlierDetector(), DAEImputer(), DeepClustering()]
+)
+def test_sklearn_compatible_at_the_defaults(estimator, check):
+    check(estimator)

@@ -137,12 +137,14 @@ def test_default_on_large_work_stays_within_the_available_cores():
     # 3 epochs of 600 rows x 1,024 features through (1024,): 3.2 GFLOP a batch, 29 in
     # all: large enough that the policy looks at the cores and their load.
     X = np.random.default_rng(0).random((600, 1024), dtype=np.float32)
-    model = DenoisingAutoencoder(4, hidden_layer_sizes=(1024,), max_iter=3, random_state=0)
+    model = DenoisingAutoencoder(
+        4, hidden_layer_sizes=(1024,), batch_size=256, max_iter=3, random_state=0
+    )
     widths = [1024, 1024, 4, 1024, 1024]
     work = _threads.Work.of_layers(widths, 256, 600, passes=3, training=True)
     assert work.flops_per_batch >= _threads.PARALLEL_MIN_FLOPS
     assert work.total_flops >= _threads.PROBE_MIN_FLOPS
-    assert _training_work(model, X, incremental=False) == work  # what fit describes
+    assert _training_work(model, X.shape, (1024,), incremental=False) == work  # what fit does
     with thread_counts() as seen, short_training():
         model.fit(X).transform(X)
     cores = _threads.available_cores()

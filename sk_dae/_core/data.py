@@ -54,9 +54,12 @@ def training_tensors(X, *, device, validation_fraction=None, seed=0):
 
 
 def batch_size_for(batch_size, n_samples):
-    """Rows per training batch: ``"auto"`` is ``min(256, n_samples)``, never more rows
-    than there are."""
-    return min(256 if batch_size == "auto" else int(batch_size), n_samples)
+    """Rows per training batch: ``"auto"`` is a sixteenth of the rows, from 32 to 256
+    (small data sets get more, smaller steps per pass), never more rows than there
+    are."""
+    if batch_size == "auto":
+        batch_size = min(256, max(32, n_samples // 16))
+    return min(int(batch_size), n_samples)
 
 
 def n_batches(n_samples, batch_size):

@@ -102,6 +102,12 @@ class Autoencoder(nn.Module):
         ``BatchNorm1d`` after every hidden linear layer.
     dropout : float
         Dropout probability after every hidden activation.
+    linear_path : bool
+        Add a linear map beside the encoder (``n_features -> n_components``) and beside
+        the decoder (``n_components -> n_features``): the code is the sum of both paths,
+        and so is the output's pre-activation. :func:`init_from_pca` starts the linear
+        paths as PCA and the multilayer paths at zero, so that the untrained network
+        reconstructs as PCA does.
 
     Examples
     --------
@@ -128,6 +134,7 @@ class Autoencoder(nn.Module):
         tied_weights=False,
         batch_norm=False,
         dropout=0.0,
+        linear_path=False,
     ):
         super().__init__()
         self._spec = dict(
@@ -139,6 +146,7 @@ class Autoencoder(nn.Module):
             tied_weights=bool(tied_weights),
             batch_norm=bool(batch_norm),
             dropout=float(dropout),
+            linear_path=bool(linear_path),
         )
         if output_activation not in ("sigmoid", "identity"):
             raise ValueError(f"unknown output activation {output_activation!r}")
@@ -165,16 +173,22 @@ class Autoencoder(nn.Module):
             else:
                 decoder += _block(dec, dec.out_features, activation, batch_norm, dropout)
         self.decoder = nn.Sequential(*decoder)
+        self.encoder_linear = nn.Linear(widths[0], widths[-1]) if linear_path else None
+        self.decoder_linear = nn.Linear(widths[-1], widths[0]) if linear_path else None
 
     def spec(self):
         """The constructor arguments, enough to rebuild the module for a state dict."""
         return dict(self._spec)
 
     def encode(self, x):
-        return self.encoder(x)
+        if self.encoder_linear is None:
+            return self.encoder(x)
+        return self.encoder(x) + self.encoder_linear(x)
 
     def decode_logits(self, z):
-        return self.decoder(z)
+        if self.decoder_linear is None:
+            return self.decoder(z)
+        return self.decoder(z) + self.decoder_linear(z)
 
     def output(self, logits):
         return torch.sigmoid(logits) if self.output_activation == "sigmoid" else logits
@@ -188,7 +202,11 @@ class Autoencoder(nn.Module):
     def summary(self):
         """A table of layers, output shapes and parameter counts, as text."""
         rows = [("layer", "output shape", "parameters")]
-        for part_name, part in (("encoder", self.encoder), ("decoder", self.decoder)):
+        parts = [("encoder", self.encoder), ("decoder", self.decoder)]
+        if self.encoder_linear is not None:
+            parts.insert(1, ("encoder_linear", [self.encoder_linear]))
+            parts.append(("decoder_linear", [self.decoder_linear]))
+        for part_name, part in parts:
             for i, layer in enumerate(part):
                 width = _output_width(layer)
                 n_params = sum(p.numel() for p in layer.parameters(recurse=False))
@@ -242,6 +260,33 @@ def init_weights(module, seed):
     return module
 
 
+def init_from_pca(module, mean, components):
+    """Start ``module`` (with a linear path) as PCA: the untrained network reconstructs
+    every row as PCA with these ``components`` does.
+
+    The linear paths become the projection onto the components (centred at ``mean``)
+    and back; the last layers of the multilayer paths start at zero, so that those paths
+    add nothing until training moves them. ``components`` has at most
+    ``n_components`` rows (fewer when the data have fewer dimensions); the other codes
+    start at zero in the linear path. Needs untied weights and a linear output.
+    """
+    if module.encoder_linear is None:
+        raise ValueError("init_from_pca needs a network built with linear_path=True")
+    mean = torch.as_tensor(mean, dtype=torch.float32)
+    components = torch.as_tensor(components, dtype=torch.float32)
+    rank = components.shape[0]
+    with torch.no_grad():
+        encode, decode = module.encoder_linear, module.decoder_linear
+        for layer in (encode, decode, module.encoder[-1], module.decoder[-1]):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        encode.weight[:rank] = components.to(encode.weight.device)
+        encode.bias[:rank] = -(components @ mean).to(encode.bias.device)
+        decode.weight[:, :rank] = components.t().to(decode.weight.device)
+        decode.bias.copy_(mean.to(decode.bias.device))
+    return module
+
+
 def init_output_bias(module, mean):
     """Start the reconstruction at the data's per-feature ``mean`` (a float tensor).
 
@@ -284,12 +329,18 @@ def _same_values(module, float64_copy):
 
 def hidden_activations(module, x):
     """The activations of every hidden layer of ``module`` (encoder, code, decoder) for
-    the batch ``x``, side by side: the input of every linear layer but the first."""
-    outputs, first = [], True
-    for layer in (*module.encoder, *module.decoder):
-        if isinstance(layer, (nn.Linear, TiedLinear)):
-            if not first:
-                outputs.append(x)
-            first = False
-        x = layer(x)
+    the batch ``x``, side by side: the input of every linear layer but the first, the
+    code being :meth:`Autoencoder.encode` (both paths, where there is a linear one)."""
+    outputs = [*_linear_inputs(module.encoder, x)[1:], module.encode(x)]
+    outputs += _linear_inputs(module.decoder, outputs[-1])[1:]
     return torch.cat(outputs, dim=1)
+
+
+def _linear_inputs(layers, x):
+    """The input of every linear layer of the sequence ``layers`` run on ``x``."""
+    inputs = []
+    for layer in layers:
+        if isinstance(layer, (nn.Linear, TiedLinear)):
+            inputs.append(x)
+        x = layer(x)
+    return inputs

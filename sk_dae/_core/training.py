@@ -66,6 +66,19 @@ def make_optimizer(module, name, learning_rate, *, weight_decay=0.0):
     raise ValueError(f"unknown optimizer {name!r}")
 
 
+#: The step size of ``learning_rate_init="auto"``: a network that starts as PCA is
+#: already near a good solution, and larger steps throw it away in the first epochs.
+AUTO_LEARNING_RATES = {"pca start": 1e-3, "random start": 3e-3}
+
+
+def learning_rate_for(learning_rate, pca_start):
+    """``learning_rate``, with ``"auto"`` resolved for a network that starts as PCA (or
+    not)."""
+    if learning_rate != "auto":
+        return float(learning_rate)
+    return AUTO_LEARNING_RATES["pca start" if pca_start else "random start"]
+
+
 class CosineSchedule:
     """Anneal the learning rate of every parameter group of ``optimizer`` from its value
     at creation to zero over ``total_steps`` optimizer steps, along half a cosine
@@ -233,11 +246,16 @@ class _StoppingRule:
         ``tol=None``, a fixed budget of epochs)."""
         tol = 0.0 if self.tol is None else self.tol
         if self.early_stopping:
-            improved = score > result.best_validation_score
-            progressed = score >= result.best_validation_score + tol
+            # Progress on held-out rows is a share of the best score: reconstruction
+            # errors of data in any units (pixels in [0, 1], prices in thousands) need the
+            # same relative improvement to count.
+            best = result.best_validation_score
+            improved = score > best
+            progressed = score >= best + tol * abs(best) if math.isfinite(best) else improved
             if improved:
                 result.best_validation_score = score
         else:
+            # The training loss's test is scikit-learn's MLP's: an absolute improvement.
             improved = epoch_loss < result.best_loss
             progressed = epoch_loss <= result.best_loss - tol
         self.no_improvement = 0 if progressed else self.no_improvement + 1
