@@ -137,6 +137,7 @@ for name in (
     "threads",
     "outliers",
     "defaults",
+    "learning_curve",
     "quality",
     "layerwise",
 ):

@@ -220,8 +220,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``n_iter_no_change``), as scikit-learn's MLP does. ``partial_fit`` always uses
         ``learning_rate_init``.
 
-    learning_rate_init : float, default=3e-3
-        Initial learning rate.
+    learning_rate_init : float or "auto", default="auto"
+        Initial learning rate. ``"auto"``: 1e-3 for a network that starts as PCA, whose
+        start larger steps would throw away, and 3e-3 for a random start.
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` is a sixteenth of the training rows, from 32 to

@@ -71,22 +71,26 @@ def test_every_results_family_has_a_user_guide_page_linked():
 def test_one_figure_and_one_table_each_beside_its_command():
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", TEXT)
     assert len(images) == 1, f"README.md shows {len(images)} figures; the rest go to the guide"
-    figure_dir = str(Path(images[0]).parent)
-    # The command that drew the figure writes into the figure's folder.
-    command = "python -m sk_dae compare --preset mnist --mnist-path ../shared/data/mnist.npz"
-    assert f"{command} --output {figure_dir}" in TEXT
-    results = (ROOT / figure_dir / "results.md").read_text()
-    for number in ("18.61", "14.86"):  # the PSNR the caption quotes
-        assert number in TEXT and number in results
+    # The command beside them draws the figure and writes the file the table quotes.
+    command = (
+        "python benchmarks/bench_learning_curve.py --threads 1 "
+        "--output benchmarks/results/learning_curve.md --figure " + images[0]
+    )
+    assert command in TEXT
+    assert (ROOT / images[0]).is_file()
 
     header_rows = re.findall(r"^\|.*\|\n\|[-| ]+\|$", TEXT, flags=re.M)
     assert len(header_rows) == 1, f"README.md holds {len(header_rows)} tables; keep one"
-    command = "python benchmarks/bench_defaults.py --output benchmarks/results/defaults.md"
-    assert command in TEXT
     table = TEXT[TEXT.index(header_rows[0]) :].split("\n\n")[0]
-    measured = (ROOT / "benchmarks" / "results" / "defaults.md").read_text()
-    ratios = re.findall(r"\b\d\.\d\d\b", table)
-    assert ratios and all(ratio in measured for ratio in ratios), ratios
+    measured = (ROOT / "benchmarks" / "results" / "learning_curve.md").read_text()
+    for row in table.splitlines()[2:]:
+        rows, clean, noisy, seconds = (cell.strip() for cell in row.strip("|").split("|"))
+        found = {
+            kind: re.search(rf"\|\s*{rows}\s*\|\s*{kind}\s*\|.*", measured).group(0)
+            for kind in ("clean", "noisy")
+        }
+        assert f"| {clean} " in found["clean"] and f"| {seconds} " in found["clean"], row
+        assert f"| {noisy} " in found["noisy"], row
 
 
 def test_the_readme_stays_short():
