@@ -129,6 +129,19 @@ def interleaved(candidates, *, repeats, warmup=1, progress=True):
     return times
 
 
+def reconstruction_error(model, fit_on, test_in, test_clean):
+    """Fit ``model`` (an autoencoder or PCA) on ``fit_on``; the mean squared error of its
+    reconstruction of ``test_in`` against ``test_clean``, and the fit's wall seconds."""
+    start = time.perf_counter()
+    model.fit(fit_on)
+    seconds = time.perf_counter() - start
+    if hasattr(model, "reconstruct"):
+        rebuilt = model.reconstruct(test_in)
+    else:
+        rebuilt = model.inverse_transform(model.transform(test_in))
+    return float(np.mean((rebuilt - test_clean) ** 2)), seconds
+
+
 def median(values):
     return statistics.median(values)
 

@@ -29,7 +29,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import MNIST, Run, base_parser, set_threads, table
+from _common import MNIST, Run, base_parser, reconstruction_error, set_threads, table
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -83,17 +83,6 @@ def _noisy(X, images, rng):
     return np.clip(noisy, 0.0, 1.0) if images else noisy
 
 
-def _errors(model, fit_on, test_in, test_clean):
-    start = time.perf_counter()
-    model.fit(fit_on)
-    seconds = time.perf_counter() - start
-    if hasattr(model, "reconstruct"):
-        rebuilt = model.reconstruct(test_in)
-    else:
-        rebuilt = model.inverse_transform(model.transform(test_in))
-    return float(np.mean((rebuilt - test_clean) ** 2)), seconds
-
-
 def reconstruction_rows(name, params, *, noisy):
     loader, widths = DATASETS[name]
     X_train, X_test, images = loader()
@@ -107,8 +96,8 @@ def reconstruction_rows(name, params, *, noisy):
         dae = DenoisingAutoencoder(n_components=width, random_state=0, **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a ConvergenceWarning is part of the defaults
-            dae_mse, dae_s = _errors(dae, fit_on, test_in, X_test)
-        pca_mse, pca_s = _errors(PCA(width, random_state=0), fit_on, test_in, X_test)
+            dae_mse, dae_s = reconstruction_error(dae, fit_on, test_in, X_test)
+        pca_mse, pca_s = reconstruction_error(PCA(width, random_state=0), fit_on, test_in, X_test)
         rows.append(
             [
                 name,

@@ -21,11 +21,10 @@ Smoke run: ``python benchmarks/bench_learning_curve.py --quick`` (digits, two si
 from __future__ import annotations
 
 import json
-import time
 import warnings
 
 import numpy as np
-from _common import MNIST, Run, base_parser, set_threads, table
+from _common import MNIST, Run, base_parser, reconstruction_error, set_threads, table
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
@@ -51,16 +50,9 @@ def load(quick):
 
 
 def _fit_and_score(model, fit_on, test_in, test_clean):
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # report, do not stop, whatever the defaults warn
-        model.fit(fit_on)
-    seconds = time.perf_counter() - start
-    if hasattr(model, "reconstruct"):
-        rebuilt = model.reconstruct(test_in)
-    else:
-        rebuilt = model.inverse_transform(model.transform(test_in))
-    return float(np.mean((rebuilt - test_clean) ** 2)), seconds
+        return reconstruction_error(model, fit_on, test_in, test_clean)
 
 
 def rows(X_train, X_test, sizes, params, width):
