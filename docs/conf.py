@@ -88,7 +88,8 @@ def markdown_to_rst(text, *, caption=None):
         if stripped.startswith("#"):
             out.extend([f"**{stripped.lstrip('#').strip()}**", ""])
         elif stripped:
-            out.extend([stripped, ""])
+            # A paragraph is plain text: markdown's ``**kwargs`` must not open reST bold.
+            out.extend([stripped.replace("*", "\\*"), ""])
     flush()
     return "\n".join(out) + "\n"
 

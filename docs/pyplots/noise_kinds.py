@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits
 from sk_dae import DenoisingAutoencoder
 
 X, _ = load_digits(return_X_y=True)
-X = X / 16.0  # pixels in [0, 1]: the output activation resolves to a sigmoid
+X = X / 16.0  # pixels in [0, 1]
 X_train, X_test = X[:1500], X[1500:1508]
 
 settings = [
@@ -30,6 +30,7 @@ for noise, level, title in settings:
         hidden_layer_sizes=(128,),
         noise=noise,
         noise_level=level,
+        clip_noise=True,  # corrupted digits stay in [0, 1], as saved images do
         max_iter=200,
         random_state=0,
     ).fit(X_train)

@@ -105,7 +105,7 @@ class Autoencoder(nn.Module):
     linear_path : bool
         Add a linear map beside the encoder (``n_features -> n_components``) and beside
         the decoder (``n_components -> n_features``): the code is the sum of both paths,
-        and so is the output's pre-activation. :func:`init_from_pca` starts the linear
+        and so is the output's pre-activation. ``init_from_pca`` starts the linear
         paths as PCA and the multilayer paths at zero, so that the untrained network
         reconstructs as PCA does.
 
