@@ -168,3 +168,12 @@ def test_what_a_pca_start_cannot_have_starts_at_random_or_is_refused(digits, par
     assert not auto.module_.spec()["linear_path"]
     with pytest.raises(ValueError, match="init='pca'"):
         DenoisingAutoencoder(2, init="pca", **params).fit(X)
+
+
+def test_all_layers_of_a_pca_start_hold_its_codes(digits):
+    X = digits[0][:300]
+    params = dict(n_components=4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    codes = DenoisingAutoencoder(**params).fit(X).transform(X)
+    layers = DenoisingAutoencoder(transform_layers="all", **params).fit(X).transform(X)
+    assert layers.shape == (300, 16 + 4 + 16)
+    np.testing.assert_array_equal(layers[:, 16:20], codes)

@@ -331,16 +331,21 @@ def hidden_activations(module, x):
     """The activations of every hidden layer of ``module`` (encoder, code, decoder) for
     the batch ``x``, side by side: the input of every linear layer but the first, the
     code being :meth:`Autoencoder.encode` (both paths, where there is a linear one)."""
-    outputs = [*_linear_inputs(module.encoder, x)[1:], module.encode(x)]
-    outputs += _linear_inputs(module.decoder, outputs[-1])[1:]
-    return torch.cat(outputs, dim=1)
+    encoder_inputs, code = _linear_inputs(module.encoder, x)
+    if module.encoder_linear is not None:
+        code = code + module.encoder_linear(x)
+    # The decoder's first linear layer takes the code: its inputs are the code, then the
+    # decoder's hidden activations.
+    decoder_inputs, _ = _linear_inputs(module.decoder, code)
+    return torch.cat([*encoder_inputs[1:], *decoder_inputs], dim=1)
 
 
 def _linear_inputs(layers, x):
-    """The input of every linear layer of the sequence ``layers`` run on ``x``."""
+    """The input of every linear layer of the sequence ``layers`` run on ``x``, and the
+    sequence's output."""
     inputs = []
     for layer in layers:
         if isinstance(layer, (nn.Linear, TiedLinear)):
             inputs.append(x)
         x = layer(x)
-    return inputs
+    return inputs, x
