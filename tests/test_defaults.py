@@ -177,3 +177,22 @@ def test_all_layers_of_a_pca_start_hold_its_codes(digits):
     layers = DenoisingAutoencoder(transform_layers="all", **params).fit(X).transform(X)
     assert layers.shape == (300, 16 + 4 + 16)
     np.testing.assert_array_equal(layers[:, 16:20], codes)
+
+
+def test_a_near_complete_default_fit_learns_to_denoise_without_losing_the_clean_rows(
+    digits_split,
+):
+    # 32 codes of 64 pixels: PCA already reconstructs clean digits well, so a check on
+    # clean rows alone kept PCA's weights; the held-out check's corrupted half lets the
+    # network learn what it trains for, at a clean error within 1% of PCA's.
+    X_train, X_test = digits_split.X_train, digits_split.X_test
+    model = DenoisingAutoencoder(32, random_state=0).fit(X_train)
+    pca = PCA(32).fit(X_train)
+    noisy = np.clip(X_test + np.random.default_rng(0).normal(0, 0.1, X_test.shape), 0, 1)
+
+    def error(rebuilt, target):
+        return np.mean((rebuilt - target) ** 2)
+
+    pca_rebuild = lambda X: pca.inverse_transform(pca.transform(X))  # noqa: E731
+    assert error(model.reconstruct(noisy), X_test) < 0.9 * error(pca_rebuild(noisy), X_test)
+    assert error(model.reconstruct(X_test), X_test) <= 1.01 * error(pca_rebuild(X_test), X_test)

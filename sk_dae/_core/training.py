@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-from .data import batch_indices, map_batches
+from .data import batch_indices
 from .network import use_generator
 
 
@@ -132,21 +132,44 @@ def row_mse(module, x, target=None):
     return squared.sum(dim=1) / observed.sum(dim=1).clamp(min=1)
 
 
-def validation_score(module, X_val, *, batch_size, Y_val=None):
-    """Negative mean squared error of the reconstruction of ``X_val`` (against
-    ``Y_val`` when given)."""
-    module.eval()
-    if Y_val is None:
-        errors = map_batches(
-            lambda batch: row_mse(module, batch), X_val, device=X_val.device, batch_size=batch_size
-        )
-        return -float(errors.mean(dtype="float64"))
-    total = torch.zeros((), dtype=torch.float64, device=X_val.device)
+def _mean_row_mse(module, inputs, targets, batch_size):
+    total = torch.zeros((), dtype=torch.float64, device=inputs.device)
     with torch.inference_mode():
-        for start in range(0, X_val.shape[0], batch_size):
+        for start in range(0, inputs.shape[0], batch_size):
             rows = slice(start, start + batch_size)
-            total += row_mse(module, X_val[rows], Y_val[rows]).sum(dtype=torch.float64)
-    return -float(total) / X_val.shape[0]
+            target = None if targets is None else targets[rows]
+            total += row_mse(module, inputs[rows], target).sum(dtype=torch.float64)
+    return float(total) / inputs.shape[0]
+
+
+def validation_errors(module, X_val, *, batch_size, Y_val=None, X_val_corrupted=None):
+    """Mean squared errors on held-out rows: of the reconstruction of ``X_val`` (against
+    ``Y_val`` when given) and, with ``X_val_corrupted`` (a fixed corruption of
+    ``X_val``), of the reconstruction of ``X_val`` from it (else None)."""
+    module.eval()
+    clean = _mean_row_mse(module, X_val, Y_val, batch_size)
+    if X_val_corrupted is None:
+        return clean, None
+    target = X_val if Y_val is None else Y_val
+    return clean, _mean_row_mse(module, X_val_corrupted, target, batch_size)
+
+
+def validation_score(module, X_val, *, batch_size, Y_val=None, X_val_corrupted=None):
+    """The held-out score of :func:`validation_errors`: the negative mean of its errors.
+
+    The two errors are the two things a denoising autoencoder is used for: reconstructing
+    rows as they come, as PCA does, and removing noise. Scoring the first alone stops a
+    fit while it is still learning the second, the objective it trains on.
+    """
+    errors = validation_errors(
+        module, X_val, batch_size=batch_size, Y_val=Y_val, X_val_corrupted=X_val_corrupted
+    )
+    return held_out_score(errors)
+
+
+def held_out_score(errors):
+    clean, denoised = errors
+    return -clean if denoised is None else -(clean + denoised) / 2
 
 
 def _l1_penalty(module):
@@ -214,8 +237,11 @@ class _StoppingRule:
     """The stopping rule of scikit-learn's MLP over the training loss or, with held-out
     rows, the validation score; remembers the weights of the best epoch."""
 
-    def __init__(self, module, tol, n_iter_no_change, *, early_stopping, score_to_beat):
+    def __init__(
+        self, module, tol, n_iter_no_change, *, early_stopping, score_to_beat, clean_error_bar
+    ):
         self.tol = tol
+        self.clean_error_bar = clean_error_bar
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.no_improvement = 0
@@ -224,7 +250,9 @@ class _StoppingRule:
         if early_stopping and math.isfinite(score_to_beat):
             self.best_state = copy.deepcopy(module.state_dict())
 
-    def record(self, module, result, epoch_loss, X_val, batch_size, Y_val=None):
+    def record(
+        self, module, result, epoch_loss, X_val, batch_size, Y_val=None, X_val_corrupted=None
+    ):
         """Record a finished epoch in ``result``, scored on ``X_val`` (against
         ``Y_val`` when given) when given; return the validation score (or None) and
         whether training should stop."""
@@ -234,24 +262,32 @@ class _StoppingRule:
             )
         result.n_iter += 1
         result.loss_curve.append(epoch_loss)
-        score = None
+        score, eligible = None, True
         if X_val is not None:
-            score = validation_score(module, X_val, batch_size=4 * batch_size, Y_val=Y_val)
+            errors = validation_errors(
+                module,
+                X_val,
+                batch_size=4 * batch_size,
+                Y_val=Y_val,
+                X_val_corrupted=X_val_corrupted,
+            )
             module.train()
+            score, eligible = held_out_score(errors), errors[0] <= self.clean_error_bar
             result.validation_scores.append(score)
-        return score, self.update(module, result, epoch_loss, score)
+        return score, self.update(module, result, epoch_loss, score, eligible)
 
-    def update(self, module, result, epoch_loss, score):
+    def update(self, module, result, epoch_loss, score, eligible=True):
         """Record one epoch in ``result``; whether training should stop (never with
-        ``tol=None``, a fixed budget of epochs)."""
+        ``tol=None``, a fixed budget of epochs). An epoch that is not ``eligible``
+        counts as progress when its score is, but its weights are not kept."""
         tol = 0.0 if self.tol is None else self.tol
         if self.early_stopping:
             # Progress on held-out rows is a share of the best score: reconstruction
             # errors of data in any units (pixels in [0, 1], prices in thousands) need the
             # same relative improvement to count.
             best = result.best_validation_score
-            improved = score > best
-            progressed = score >= best + tol * abs(best) if math.isfinite(best) else improved
+            improved = score > best and eligible
+            progressed = score >= best + tol * abs(best) if math.isfinite(best) else score > best
             if improved:
                 result.best_validation_score = score
         else:
@@ -285,7 +321,9 @@ def train(
     X_val=None,
     Y=None,
     Y_val=None,
+    X_val_corrupted=None,
     best_validation_score=-math.inf,
+    clean_error_bar=math.inf,
     l1=0.0,
     check_convergence=True,
     schedule=None,
@@ -304,16 +342,23 @@ def train(
     generator : torch.Generator
         Source of the permutations, the noise and dropout, on the device of ``X``.
     X_val : torch.Tensor or None
-        Held-out rows: when given, every epoch is scored on them (negative mean squared
-        reconstruction error), training stops when that score stops improving and the
-        best-scoring weights are restored.
+        Held-out rows: when given, every epoch is scored on them
+        (:func:`validation_score`), training stops when that score stops improving and
+        the best-scoring weights are restored.
     Y, Y_val : torch.Tensor or None
         Targets of the rows of ``X`` and ``X_val`` (training on pairs: ``X`` noisy, ``Y``
         clean); None reconstructs ``X`` itself.
+    X_val_corrupted : torch.Tensor or None
+        A fixed corruption of ``X_val``: the score then averages the clean and the
+        denoising error (:func:`validation_score`).
     best_validation_score : float
         With ``X_val``, the score of the starting weights when they continue an earlier
         fit (as scikit-learn's MLP does under ``warm_start``): they are restored unless an
         epoch beats it.
+    clean_error_bar : float
+        With ``X_val``, an epoch's weights are kept only when they reconstruct ``X_val``
+        with at most this error (that of a PCA start: its score may improve by
+        denoising better while its clean reconstruction gets worse than PCA's).
     check_convergence : bool
         Stop once the monitored quantity has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs (``tol=None``: never, all ``max_iter`` epochs run).
@@ -329,7 +374,11 @@ def train(
     undefined.
     """
     result = TrainingResult(best_validation_score=best_validation_score)
-    early = dict(early_stopping=X_val is not None, score_to_beat=best_validation_score)
+    early = dict(
+        early_stopping=X_val is not None,
+        score_to_beat=best_validation_score,
+        clean_error_bar=clean_error_bar,
+    )
     rule = _StoppingRule(module, tol, n_iter_no_change, **early)
     missing = any(bool(torch.isnan(t).any()) for t in (X, Y) if t is not None)
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
@@ -342,7 +391,9 @@ def train(
             epoch_loss = run_epoch(
                 module, X, result=result, missing=missing, **epoch_args, **step_args
             )
-            score, stop = rule.record(module, result, epoch_loss, X_val, batch_size, Y_val)
+            score, stop = rule.record(
+                module, result, epoch_loss, X_val, batch_size, Y_val, X_val_corrupted
+            )
             if progress is not None:
                 progress(epoch, epoch_loss, score)
             if check_convergence and stop:
