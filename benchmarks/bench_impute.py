@@ -81,6 +81,14 @@ VARIANTS = {
     "dropout 0.1": {"dropout": 0.1},
     "early stopping": {"early_stopping": True},
     "standardized": {"standardize": True},
+    "autoencoder defaults": {
+        "n_components": 16,
+        "hidden_layer_sizes": "auto",
+        "init": "auto",
+        "early_stopping": "auto",
+        "learning_rate_init": "auto",
+        "batch_size": "auto",
+    },
     "before (batch 32, 1e-3 for 300 epochs, patience 30)": {
         "batch_size": 32,
         "learning_rate": "constant",

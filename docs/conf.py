@@ -139,6 +139,8 @@ for name in (
     "outliers",
     "defaults",
     "learning_curve",
+    "held_out_score",
+    "outlier_defaults",
     "quality",
     "layerwise",
 ):

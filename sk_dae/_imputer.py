@@ -29,7 +29,9 @@ from ._wrapper import AutoencoderWrapper, shared_parameter_docs
 #: hidden entries of digits, breast_cancer and MNIST (the variants measured against each
 #: other are in ``docs/user_guide/tabular.rst``, by ``benchmarks/bench_impute.py``):
 #: masking noise, as the holes are masked entries, and a cosine budget from a random
-#: start on all rows (the regime those measurements used).
+#: start on all rows. Not the autoencoder's own start and held-out check: from PCA of
+#: the mean-filled rows, they stay at the column means on small tables (the user
+#: guide's tabular page, ``benchmarks/results/impute_defaults.md``).
 #: ``batch_size`` and the widths follow the data: :func:`default_params`.
 DEFAULT_AUTOENCODER_PARAMS = {
     "n_components": 32,

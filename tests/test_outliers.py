@@ -218,6 +218,26 @@ def test_default_autoencoder_has_a_linear_output(digits):
     assert detector.autoencoder_.output_activation_ == "identity"
 
 
+def test_the_default_budget_ends_on_a_small_table_without_a_warning():
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = load_breast_cancer().data[:200]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        detector = DAEOutlierDetector(n_neighbors=0, random_state=0).fit(X)
+    assert detector.autoencoder_.n_iter_ == 200  # the cap, which the measurements used
+    # A user's own autoencoder stopped by its max_iter still says so.
+    with pytest.warns(ConvergenceWarning):
+        stopped = small_autoencoder(
+            max_iter=3, tol=1e-4, learning_rate="constant", early_stopping=False
+        )
+        DAEOutlierDetector(stopped, random_state=0).fit(X)
+
+
 def test_scores_do_not_depend_on_the_batching(detector, digits, monkeypatch):
     _, X_test, _ = digits
     whole = detector.score_samples(X_test)
