@@ -1,0 +1,205 @@
+"""ONNX export of sk_dae's estimators through skl2onnx, for serving without torch.
+
+:func:`register_converters` registers a converter with skl2onnx for
+:class:`~sk_dae.DenoisingAutoencoder` (its ``transform``), so that
+``skl2onnx.to_onnx(pipeline, X[:1])`` converts a Pipeline holding one and onnxruntime
+runs it. The converter builds no graph by hand: it exports the fitted network's
+``transform`` with ``torch.onnx.export`` and merges that graph into the one skl2onnx
+builds, so whatever network the estimator holds (multilayer, tied, batch-normalised,
+with a linear path, or convolutional) converts as torch runs it. A float32 input gives a
+float32 graph, a float64 input a graph of the network's float64 copy, as ``transform``
+computes.
+
+Needs the ``onnx`` extra: ``pip install sk-dae[onnx]`` (skl2onnx, onnx, onnxruntime).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import warnings
+
+import numpy as np
+import torch
+
+from ._autoencoder import DenoisingAutoencoder
+from ._core.network import Autoencoder, float64_copy, hidden_activations
+
+__all__ = ["register_converters", "to_onnx"]
+
+#: The highest opset the network's graph is exported in (torch's exporter lags behind
+#: onnx); the whole model gets at least this, skl2onnx's own operators at most theirs.
+MAX_NETWORK_OPSET = 18
+
+
+class _Transform(torch.nn.Module):
+    """What ``DenoisingAutoencoder.transform`` computes on a batch, as one module:
+    missing entries enter the network as zeros, then the code (or every hidden layer's
+    activations)."""
+
+    def __init__(self, network, layers):
+        super().__init__()
+        self.network = network
+        self.layers = layers
+
+    def forward(self, x):
+        x = torch.where(torch.isnan(x), torch.zeros_like(x), x)
+        if self.layers == "all":
+            return hidden_activations(self.network, x)
+        return Autoencoder.encode(self.network, x)
+
+
+def _n_outputs(model):
+    return model._n_features_out if model.transform_layers != "all" else _width_of_all(model)
+
+
+def _width_of_all(model):
+    x = torch.zeros(1, model.n_features_in_, device=model.device_)
+    with torch.inference_mode():
+        return int(hidden_activations(model.module_, x).shape[1])
+
+
+def _shape_calculator(operator):
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    model = operator.raw_operator
+    input_type = operator.inputs[0].type
+    n_rows = input_type.shape[0] if input_type.shape else None
+    kind = DoubleTensorType if isinstance(input_type, DoubleTensorType) else FloatTensorType
+    operator.outputs[0].type = kind([n_rows, _n_outputs(model)])
+
+
+def _exported_graph(model, dtype, opset):
+    """The ONNX model of ``model.transform`` on ``dtype`` rows, from torch's exporter."""
+    import onnx
+
+    # A copy: Module.to moves the fitted model's own network in place.
+    network = copy.deepcopy(model.module_).to("cpu")
+    if dtype == np.float64:
+        network = float64_copy(network)
+    module = _Transform(network, model.transform_layers).eval()
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    example = torch.zeros(2, model.n_features_in_, dtype=torch_dtype)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of torch.export's, which
+        # needs onnxscript and takes seconds; both give the same operators here.
+        warnings.simplefilter("ignore")
+        arguments = dict(
+            input_names=["X"],
+            output_names=["Y"],
+            dynamic_axes={"X": {0: "N"}, "Y": {0: "N"}},
+            opset_version=opset,
+        )
+        try:
+            torch.onnx.export(module, (example,), buffer, dynamo=False, **arguments)
+        except TypeError:  # torch before 2.5 has only the TorchScript exporter
+            torch.onnx.export(module, (example,), buffer, **arguments)
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def _converter(scope, operator, container):
+    """Merge the exported network's graph into skl2onnx's, its names made unique."""
+    from onnx import helper, numpy_helper
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    model = operator.raw_operator
+    dtype = np.float64 if isinstance(operator.inputs[0].type, DoubleTensorType) else np.float32
+    opset = min(container.target_opset, MAX_NETWORK_OPSET)
+    graph = _exported_graph(model, dtype, opset).graph
+    names = {"X": operator.inputs[0].full_name, "Y": operator.outputs[0].full_name}
+
+    def rename(name):
+        if name == "":  # an optional input left out
+            return name
+        if name not in names:
+            names[name] = scope.get_unique_variable_name(f"dae_{name}")
+        return names[name]
+
+    for tensor in graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        container.add_initializer(
+            rename(tensor.name), tensor.data_type, list(array.shape), numpy_helper.from_array(array)
+        )
+    for node in graph.node:
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        container.add_node(
+            node.op_type,
+            [rename(name) for name in node.input],
+            [rename(name) for name in node.output],
+            op_domain=node.domain,
+            op_version=opset if node.domain in ("", "ai.onnx") else None,
+            name=scope.get_unique_operator_name(f"DAE_{node.op_type}"),
+            **attributes,
+        )
+
+
+def register_converters():
+    """Register sk_dae's converters with skl2onnx; calling it again changes nothing.
+
+    After it, ``skl2onnx.to_onnx`` converts a :class:`~sk_dae.DenoisingAutoencoder`
+    (its ``transform``) and any Pipeline holding one.
+
+    See Also
+    --------
+    to_onnx : Register, then convert.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from skl2onnx import to_onnx
+    >>> from sk_dae import DenoisingAutoencoder
+    >>> from sk_dae.onnx import register_converters
+    >>> X = np.random.default_rng(0).random((100, 8), dtype=np.float32)
+    >>> dae = DenoisingAutoencoder(2, hidden_layer_sizes=(16,), max_iter=5).fit(X)
+    >>> register_converters()
+    >>> onx = to_onnx(dae, X[:1])
+    >>> session = onnxruntime.InferenceSession(onx.SerializeToString())
+    >>> codes = session.run(None, {"X": X})[0]
+    >>> bool(np.allclose(codes, dae.transform(X), atol=1e-5))
+    True
+    """
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(
+        DenoisingAutoencoder,
+        "SkDaeDenoisingAutoencoder",
+        _shape_calculator,
+        _converter,
+    )
+
+
+def to_onnx(model, X, **kwargs):
+    """:func:`register_converters`, then ``skl2onnx.to_onnx(model, X, **kwargs)``.
+
+    Parameters
+    ----------
+    model : estimator or Pipeline
+        Fitted; any of its steps may be a :class:`~sk_dae.DenoisingAutoencoder`.
+    X : ndarray
+        A few rows of the input (float32 or float64), which give its type.
+    **kwargs
+        Passed to ``skl2onnx.to_onnx`` (``target_opset``, ``options``, ...).
+
+    Returns
+    -------
+    onx : onnx.ModelProto
+        The converted model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_dae import DenoisingAutoencoder
+    >>> from sk_dae.onnx import to_onnx
+    >>> X = np.random.default_rng(0).random((100, 8), dtype=np.float32)
+    >>> pipeline = make_pipeline(StandardScaler(), DenoisingAutoencoder(2, max_iter=5)).fit(X)
+    >>> [node.op_type for node in to_onnx(pipeline, X[:1]).graph.node][:2]
+    ['Scaler', 'IsNaN']
+    """
+    import skl2onnx
+
+    register_converters()
+    return skl2onnx.to_onnx(model, X, **kwargs)

@@ -1,0 +1,89 @@
+"""ONNX: skl2onnx converts a Pipeline with a DenoisingAutoencoder; onnxruntime runs it."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_dae import DenoisingAutoencoder
+
+onnxruntime = pytest.importorskip("onnxruntime")
+pytest.importorskip("skl2onnx")
+sk_dae_onnx = pytest.importorskip("sk_dae.onnx")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    X, y = digits
+    return np.ascontiguousarray(X[:300], dtype=np.float32), y[:300]
+
+
+def small(**params):
+    base = {"n_components": 4, "hidden_layer_sizes": (16,), "max_iter": 3, "random_state": 0}
+    return DenoisingAutoencoder(**{**base, **params})
+
+
+def fit_quiet(estimator, X, y=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+def run(onx, X):
+    session = onnxruntime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, {session.get_inputs()[0].name: X})
+
+
+@pytest.mark.parametrize(
+    "params, dtype",
+    [
+        ({}, np.float32),
+        ({}, np.float64),
+        ({"init": "pca"}, np.float32),  # a linear path beside the encoder
+        (
+            {"tied_weights": True, "batch_norm": True, "dropout": 0.2, "activation": "tanh"},
+            np.float32,
+        ),
+        ({"transform_layers": "all", "hidden_layer_sizes": (16, 8)}, np.float32),
+    ],
+    ids=["default", "float64", "linear-path", "tied-batchnorm-dropout-tanh", "all-layers"],
+)
+def test_transform_is_reproduced_by_onnxruntime(data, params, dtype):
+    X = data[0].astype(dtype)
+    dae = fit_quiet(small(**params), X)
+    onx = sk_dae_onnx.to_onnx(dae, X[:1])
+    (codes,) = run(onx, X)
+    assert codes.dtype == dtype
+    np.testing.assert_allclose(codes, dae.transform(X), rtol=0, atol=1e-5)
+
+
+def test_skl2onnx_converts_after_registration_missing_entries_as_zeros(data):
+    # As transform does, missing entries enter the network as zeros.
+    from skl2onnx import to_onnx
+
+    X = data[0].copy()
+    X[::3, ::5] = np.nan
+    dae = fit_quiet(small(), data[0])
+    sk_dae_onnx.register_converters()
+    sk_dae_onnx.register_converters()  # again: nothing changes
+    (codes,) = run(to_onnx(dae, X[:1]), X)
+    np.testing.assert_allclose(codes, dae.transform(X), rtol=0, atol=1e-5)
+
+
+def test_pipeline_of_scaler_autoencoder_classifier_converts(data):
+    X, y = data
+    pipeline = fit_quiet(
+        make_pipeline(StandardScaler(), small(), LogisticRegression(max_iter=300)), X, y
+    )
+    onx = sk_dae_onnx.to_onnx(pipeline, X[:1], options={"zipmap": False})
+    labels, probabilities = run(onx, X)
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(labels, pipeline.predict(X))
