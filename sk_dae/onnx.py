@@ -1,14 +1,14 @@
 """ONNX export of sk_dae's estimators through skl2onnx, for serving without torch.
 
-:func:`register_converters` registers a converter with skl2onnx for
-:class:`~sk_dae.DenoisingAutoencoder` (its ``transform``), so that
-``skl2onnx.to_onnx(pipeline, X[:1])`` converts a Pipeline holding one and onnxruntime
-runs it. The converter builds no graph by hand: it exports the fitted network's
-``transform`` with ``torch.onnx.export`` and merges that graph into the one skl2onnx
-builds, so whatever network the estimator holds (multilayer, tied, batch-normalised,
-with a linear path, or convolutional) converts as torch runs it. A float32 input gives a
-float32 graph, a float64 input a graph of the network's float64 copy, as ``transform``
-computes.
+:func:`register_converters` registers converters with skl2onnx for
+:class:`~sk_dae.DenoisingAutoencoder` and :class:`~sk_dae.DAEImputer` (their
+``transform``), so that ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a Pipeline holding
+them and onnxruntime runs it. The converters build no graph by hand: they export what
+``transform`` computes as a torch module with ``torch.onnx.export`` and merge that graph
+into the one skl2onnx builds, so whatever network the estimator holds (multilayer,
+tied, batch-normalised, with a linear path, or convolutional) converts as torch runs
+it. A float32 input gives a float32 graph, a float64 input a graph of the network's
+float64 copy, as ``transform`` computes.
 
 Needs the ``onnx`` extra: ``pip install sk-dae[onnx]`` (skl2onnx, onnx, onnxruntime).
 """
@@ -24,6 +24,7 @@ import torch
 
 from ._autoencoder import DenoisingAutoencoder
 from ._core.network import Autoencoder, float64_copy, hidden_activations
+from ._imputer import DAEImputer
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -49,7 +50,51 @@ class _Transform(torch.nn.Module):
         return Autoencoder.encode(self.network, x)
 
 
+class _Impute(torch.nn.Module):
+    """What ``DAEImputer.transform`` computes (missing entries as NaN, no posterior
+    sampling): the observed features standardized, reconstructed, the missing entries
+    filled from the reconstruction, the features empty in training dropped (or zeros),
+    the indicator columns after them."""
+
+    def __init__(self, imputer, network, dtype):
+        super().__init__()
+        self.network = network
+        valid = np.flatnonzero(imputer._valid_mask)
+        as_tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype)  # noqa: E731
+        self.register_buffer("valid", torch.as_tensor(valid, dtype=torch.int64))
+        self.register_buffer("mean", as_tensor(imputer.mean_[valid]))
+        self.register_buffer("scale", as_tensor(imputer.scale_[valid]))
+        # A one-hot map puts the valid features back in their columns, zeros elsewhere;
+        # multiplying by one and adding zeros changes no value.
+        placement = indicated = None
+        if imputer.keep_empty_features:
+            placement = np.zeros((valid.size, imputer.n_features_in_))
+            placement[np.arange(valid.size), valid] = 1.0
+            placement = as_tensor(placement)
+        if imputer.add_indicator:
+            indicated = torch.as_tensor(np.asarray(imputer.indicator_.features_, np.int64))
+        self.register_buffer("placement", placement)
+        self.register_buffer("indicated", indicated)
+
+    def forward(self, x):
+        block = x.index_select(1, self.valid)
+        standardized = (block - self.mean) / self.scale
+        standardized = torch.where(
+            torch.isnan(standardized), torch.zeros_like(standardized), standardized
+        )
+        filled = self.network(standardized) * self.scale + self.mean
+        out = torch.where(torch.isnan(block), filled, block)
+        if self.placement is not None:
+            out = out @ self.placement
+        if self.indicated is not None:
+            indicator = torch.isnan(x.index_select(1, self.indicated)).to(x.dtype)
+            out = torch.cat([out, indicator], dim=1)
+        return out
+
+
 def _n_outputs(model):
+    if isinstance(model, DAEImputer):
+        return len(model.get_feature_names_out())
     return model._n_features_out if model.transform_layers != "all" else _width_of_all(model)
 
 
@@ -59,10 +104,26 @@ def _width_of_all(model):
         return int(hidden_activations(model.module_, x).shape[1])
 
 
+def _check_convertible(model):
+    if isinstance(model, DAEImputer):
+        if not (isinstance(model.missing_values, float) and np.isnan(model.missing_values)):
+            raise NotImplementedError(
+                "Only a DAEImputer with missing_values=np.nan converts to ONNX; got "
+                f"missing_values={model.missing_values!r}."
+            )
+        if model.sample_posterior:
+            raise NotImplementedError(
+                "A DAEImputer with sample_posterior=True draws random noise in "
+                "transform, which its ONNX graph would not reproduce; set "
+                "sample_posterior=False to convert it."
+            )
+
+
 def _shape_calculator(operator):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
     model = operator.raw_operator
+    _check_convertible(model)
     input_type = operator.inputs[0].type
     n_rows = input_type.shape[0] if input_type.shape else None
     kind = DoubleTensorType if isinstance(input_type, DoubleTensorType) else FloatTensorType
@@ -73,12 +134,16 @@ def _exported_graph(model, dtype, opset):
     """The ONNX model of ``model.transform`` on ``dtype`` rows, from torch's exporter."""
     import onnx
 
+    dae = model.autoencoder_ if isinstance(model, DAEImputer) else model
     # A copy: Module.to moves the fitted model's own network in place.
-    network = copy.deepcopy(model.module_).to("cpu")
+    network = copy.deepcopy(dae.module_).to("cpu")
     if dtype == np.float64:
         network = float64_copy(network)
-    module = _Transform(network, model.transform_layers).eval()
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    if isinstance(model, DAEImputer):
+        module = _Impute(model, network, torch_dtype).eval()
+    else:
+        module = _Transform(network, model.transform_layers).eval()
     example = torch.zeros(2, model.n_features_in_, dtype=torch_dtype)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
@@ -138,7 +203,9 @@ def register_converters():
     """Register sk_dae's converters with skl2onnx; calling it again changes nothing.
 
     After it, ``skl2onnx.to_onnx`` converts a :class:`~sk_dae.DenoisingAutoencoder`
-    (its ``transform``) and any Pipeline holding one.
+    and a :class:`~sk_dae.DAEImputer` (with ``missing_values=np.nan`` and
+    ``sample_posterior=False``; others raise ``NotImplementedError``), their
+    ``transform``, and any Pipeline holding them.
 
     See Also
     --------
@@ -162,12 +229,8 @@ def register_converters():
     """
     from skl2onnx import update_registered_converter
 
-    update_registered_converter(
-        DenoisingAutoencoder,
-        "SkDaeDenoisingAutoencoder",
-        _shape_calculator,
-        _converter,
-    )
+    for cls in (DenoisingAutoencoder, DAEImputer):
+        update_registered_converter(cls, f"SkDae{cls.__name__}", _shape_calculator, _converter)
 
 
 def to_onnx(model, X, **kwargs):

@@ -102,7 +102,7 @@ LAYOUT = {
     "_imputer": ("``DAEImputer``", {"_wrapper"}),
     "onnx": (
         "skl2onnx converters: the network's graph from torch's exporter",
-        {"_autoencoder", "_core.network"},
+        {"_autoencoder", "_core.network", "_imputer"},
     ),
     "metrics": ("scores (PSNR, clustering accuracy, denoising)", {"_core.data", "_core.noise"}),
     "plotting": ("figures", {"metrics"}),

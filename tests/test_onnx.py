@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_dae import DenoisingAutoencoder
+from sk_dae import DAEImputer, DenoisingAutoencoder
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("skl2onnx")
@@ -87,3 +87,40 @@ def test_pipeline_of_scaler_autoencoder_classifier_converts(data):
     labels, probabilities = run(onx, X)
     np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=1e-5)
     np.testing.assert_array_equal(labels, pipeline.predict(X))
+
+
+def holes(X, seed=0):
+    X = np.where(np.random.default_rng(seed).random(X.shape) < 0.2, np.nan, X)
+    X[:, 1] = np.nan  # a feature empty in training
+    return X
+
+
+@pytest.mark.parametrize(
+    "params, dtype",
+    [
+        ({}, np.float32),
+        ({"add_indicator": True, "keep_empty_features": True}, np.float32),
+        ({"standardize": True, "add_indicator": True}, np.float64),
+    ],
+    ids=["default", "indicator-keep-empty", "standardized-float64"],
+)
+def test_imputer_transform_is_reproduced_by_onnxruntime(data, params, dtype):
+    X = holes(data[0]).astype(dtype)
+    imputer = fit_quiet(DAEImputer(autoencoder=small(), **params), X)
+    X_new = holes(data[0], seed=1).astype(dtype)
+    (filled,) = run(sk_dae_onnx.to_onnx(imputer, X_new[:1]), X_new)
+    assert filled.dtype == dtype
+    np.testing.assert_allclose(filled, imputer.transform(X_new), rtol=0, atol=1e-5)
+
+
+def test_imputer_in_a_pipeline_converts_and_posterior_sampling_is_refused(data):
+    X, y = holes(data[0]), data[1]
+    pipeline = fit_quiet(
+        make_pipeline(DAEImputer(autoencoder=small()), LogisticRegression(max_iter=300)), X, y
+    )
+    onx = sk_dae_onnx.to_onnx(pipeline, X[:1], options={"zipmap": False})
+    _, probabilities = run(onx, X)
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(X), rtol=0, atol=1e-5)
+    sampling = fit_quiet(DAEImputer(autoencoder=small(), sample_posterior=True), X)
+    with pytest.raises(NotImplementedError, match="sample_posterior"):
+        sk_dae_onnx.to_onnx(sampling, X[:1])
