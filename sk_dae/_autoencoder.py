@@ -562,7 +562,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
             work = _training_work(self, X.shape, hidden, incremental)
             held_out = self._holds_out(incremental, X.shape[0])
-            writer, saved = self._checkpoint_for(X, Y, continuing, incremental)
+            writer, saved = self._checkpoint_for(X, Y, continuing, incremental, device)
             with _threads.limit(self.n_threads, work):
                 scale = self._feature_scale(X, continuing)
                 fit_seeds = saved["seeds"] if saved else seeds(self.random_state, 3)
@@ -598,7 +598,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self._warn_if_noise_negligible(X)
         return self
 
-    def _checkpoint_for(self, X, Y, continuing, incremental):
+    def _checkpoint_for(self, X, Y, continuing, incremental, device):
         """The writer of this fit's checkpoints and the checkpoint found to resume from
         (None: the fit starts anew); both None without ``checkpoint`` and in
         ``partial_fit``, one epoch long."""
@@ -608,7 +608,18 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         start = (self.n_iter_, self.t_) if continuing else None
         key = fit_fingerprint(self, start, X, Y)
         saved = _checkpoints.read(checkpoint.path, key)
-        return _checkpoints.Writer(checkpoint, {"fingerprint": key}), saved
+        if saved is not None and saved.get("device") != device.type:
+            # A CUDA generator's state does not fit a CPU generator (nor the reverse).
+            warnings.warn(
+                f"{str(checkpoint.path)!r} was written by a fit on {saved.get('device')}; "
+                f"it resumes on {device.type} with a new random stream (shuffling, noise, "
+                "dropout), so the result differs from an uninterrupted fit's.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+            saved["training"]["generator"] = None
+        header = {"fingerprint": key, "device": device.type}
+        return _checkpoints.Writer(checkpoint, header), saved
 
     def _check_params(self, incremental):
         """The parameters that the constraints cannot check: hidden sizes and device."""

@@ -167,3 +167,18 @@ def test_the_checkpoint_parameter_survives_save_and_load(tmp_path):
         model = DenoisingAutoencoder(checkpoint=checkpoint)
         model.save(tmp_path / "model.safetensors")
         assert DenoisingAutoencoder.load(tmp_path / "model.safetensors").checkpoint == checkpoint
+
+
+def test_a_checkpoint_of_a_gpu_fit_resumes_on_the_cpu(X, tmp_path):
+    # A GPU fit's checkpoint holds CPU tensors and the device it was written on; its
+    # generator's state cannot continue on the CPU, so the random stream starts anew.
+    path = tmp_path / "fit.ckpt"
+    _interrupted_checkpoint(X, path)
+    saved = torch.load(path, weights_only=True)
+    saved["device"] = "cuda"
+    saved["training"]["generator"] = torch.zeros(16, dtype=torch.uint8)  # not a CPU state
+    torch.save(saved, path)
+    model = DenoisingAutoencoder(**PARAMS, max_iter=5, checkpoint=path)
+    with pytest.warns(UserWarning, match="written by a fit on cuda"):
+        fit_quiet(model, X)
+    assert model.n_iter_ == 5 and not path.exists()

@@ -394,7 +394,8 @@ def _resume(parts, state):
     module, optimizer, generator, schedule, rule, result = parts
     module.load_state_dict(state["module"])
     optimizer.load_state_dict(state["optimizer"])
-    generator.set_state(state["generator"])
+    if state["generator"] is not None:  # None: a new stream, as from another device
+        generator.set_state(state["generator"])
     if schedule is not None:
         schedule.n_steps = state["schedule_steps"]
     rule.no_improvement = state["no_improvement"]
