@@ -74,7 +74,8 @@ def test_a_process_killed_mid_fit_resumes_to_the_uninterrupted_result(X, tmp_pat
         stderr=subprocess.PIPE,
     )
     # The uninterrupted fit runs while the child starts.
-    uninterrupted = fit_quiet(DenoisingAutoencoder(**PARAMS, max_iter=max_iter), X)
+    with interrupt_at_step(0) as all_steps:  # counts the optimizer steps, interrupts none
+        uninterrupted = fit_quiet(DenoisingAutoencoder(**PARAMS, max_iter=max_iter), X)
     deadline = time.monotonic() + 120
     while not path.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -84,7 +85,10 @@ def test_a_process_killed_mid_fit_resumes_to_the_uninterrupted_result(X, tmp_pat
     saved = torch.load(path, weights_only=True)
     assert 1 <= saved["training"]["result"]["n_iter"] < max_iter
 
-    resumed = fit_quiet(DenoisingAutoencoder(**PARAMS, max_iter=max_iter, checkpoint=path), X)
+    resumed = DenoisingAutoencoder(**PARAMS, max_iter=max_iter, checkpoint=path)
+    with interrupt_at_step(0) as steps:
+        fit_quiet(resumed, X)
+    assert 0 < steps[0] < all_steps[0]  # it did resume
     assert_same_fit(resumed, uninterrupted, X)
     assert resumed.n_iter_ > saved["training"]["result"]["n_iter"]
     assert not path.exists()  # a completed fit removes its checkpoint
@@ -182,3 +186,58 @@ def test_a_checkpoint_of_a_gpu_fit_resumes_on_the_cpu(X, tmp_path):
     with pytest.warns(UserWarning, match="written by a fit on cuda"):
         fit_quiet(model, X)
     assert model.n_iter_ == 5 and not path.exists()
+
+
+class KilledAtWrite(Exception):
+    pass
+
+
+def killed_at_write(monkeypatch, n):
+    """Make the ``n``-th checkpoint write end the fit, as a killed process would: the
+    file written, nothing after it."""
+    write, count = Writer.write, [0]
+
+    def dying_write(self, state):
+        write(self, state)
+        count[0] += 1
+        if count[0] == n:
+            raise KilledAtWrite
+
+    monkeypatch.setattr(Writer, "write", dying_write)
+
+
+@pytest.mark.parametrize("killed_in", ["pretraining", "fine-tuning"])
+def test_deep_clustering_resumes_pretraining_and_fine_tuning(X, tmp_path, monkeypatch, killed_in):
+    from sk_dae import DeepClustering
+
+    def make(**params):
+        autoencoder = DenoisingAutoencoder(
+            n_components=4, hidden_layer_sizes=(32,), max_iter=4, batch_size=64, n_threads=1
+        )
+        return DeepClustering(
+            n_clusters=4,
+            autoencoder=autoencoder,
+            max_iter=4,
+            n_init=1,
+            tol=0.0,
+            random_state=0,
+            **params,
+        )
+
+    path = tmp_path / "clusters.ckpt"
+    pretraining = Path(str(path) + ".pretraining")
+    with monkeypatch.context() as patch:
+        killed_at_write(patch, 2 if killed_in == "pretraining" else 4 + 2)
+        with pytest.raises(KilledAtWrite):
+            fit_quiet(make(checkpoint=path), X)
+    assert pretraining.exists() and path.exists() == (killed_in == "fine-tuning")
+    with interrupt_at_step(0) as resumed_steps:  # counts the optimizer steps
+        resumed = fit_quiet(make(checkpoint=path), X)
+    with interrupt_at_step(0) as all_steps:
+        uninterrupted = fit_quiet(make(), X)
+    assert resumed_steps[0] < all_steps[0]  # it did resume
+    for name in ("cluster_centers_", "labels_", "loss_curve_", "label_changes_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(uninterrupted, name))
+    np.testing.assert_array_equal(resumed.transform(X), uninterrupted.transform(X))
+    assert not path.exists() and not pretraining.exists()
+    assert resumed.autoencoder_.checkpoint is None

@@ -46,7 +46,7 @@ class Checkpoint:
     ``fit`` with the same parameters and data finds the file, it resumes from it instead
     of starting over, and ends where an uninterrupted fit would have ended (bit-identical
     on the CPU with the same threads); a file of another fit is refused. The file is
-    removed when ``fit`` completes.
+    removed when ``fit`` completes, unless ``keep``.
 
     Parameters
     ----------
@@ -56,10 +56,15 @@ class Checkpoint:
         Write after this many epochs since the last write; None: by time only.
     every_minutes : float or None, default=None
         Write after an epoch that ends this many minutes or more after the last write.
+    keep : bool, default=False
+        Keep the file when ``fit`` completes; a later ``fit`` of the same parameters
+        and data then resumes at its end (with the last epoch written) instead of
+        training again.
 
     See Also
     --------
     DenoisingAutoencoder : Its ``checkpoint`` parameter.
+    DeepClustering : Its ``checkpoint`` parameter, for pretraining and fine-tuning.
 
     Examples
     --------
@@ -72,6 +77,7 @@ class Checkpoint:
     path: str | os.PathLike
     every_epochs: int | None = 1
     every_minutes: float | None = None
+    keep: bool = False
 
     def __post_init__(self):
         if not isinstance(self.path, (str, os.PathLike)):
@@ -118,6 +124,7 @@ class Writer:
     def __call__(self, epoch, state):
         if self.due(epoch):
             self.write(state())
+            self.last_epoch = epoch
 
     def due(self, epoch):
         every, minutes = self.checkpoint.every_epochs, self.checkpoint.every_minutes
@@ -142,12 +149,12 @@ class Writer:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.last_epoch = training_state["result"]["n_iter"]
         self.last_time = time.monotonic()
 
     def remove(self):
-        """Remove the file once the fit it protects is complete."""
-        self.path.unlink(missing_ok=True)
+        """Remove the file once the fit it protects is complete (unless it is kept)."""
+        if not self.checkpoint.keep:
+            self.path.unlink(missing_ok=True)
 
 
 def read(path, fingerprint):
