@@ -172,3 +172,10 @@ def test_pickles_holding_tensors_still_load(data):
     for estimator in (model, old):
         estimator.partial_fit(X)
     np.testing.assert_array_equal(old.transform(X), model.transform(X))
+
+
+def test_a_checkpoint_parameter_round_trips_as_an_sk_dae_type():
+    from sk_dae import Checkpoint
+
+    model = small_autoencoder(checkpoint=Checkpoint("fit.ckpt", every_epochs=2))
+    assert round_trip(model).checkpoint == model.checkpoint
