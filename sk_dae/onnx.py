@@ -2,7 +2,8 @@
 
 :func:`register_converters` registers converters with skl2onnx for
 :class:`~sk_dae.DenoisingAutoencoder` and :class:`~sk_dae.DAEImputer` (their
-``transform``), so that ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a Pipeline holding
+``transform``) and :class:`~sk_dae.DAEOutlierDetector` (``predict`` and
+``decision_function``), so that ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a Pipeline holding
 them and onnxruntime runs it. The converters build no graph by hand: they export what
 ``transform`` computes as a torch module with ``torch.onnx.export`` and merge that graph
 into the one skl2onnx builds, so whatever network the estimator holds (multilayer,
@@ -25,6 +26,7 @@ import torch
 from ._autoencoder import DenoisingAutoencoder
 from ._core.network import Autoencoder, float64_copy, hidden_activations
 from ._imputer import DAEImputer
+from ._outliers import DAEOutlierDetector
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -92,6 +94,59 @@ class _Impute(torch.nn.Module):
         return out
 
 
+class _Scores(torch.nn.Module):
+    """What ``DAEOutlierDetector.predict`` and ``decision_function`` compute: the
+    reconstruction error and (with neighbours) the mean distances of the code to its
+    nearest training codes, in float64 as the detector computes them, their largest
+    excess over the training median in interquartile ranges, shifted by ``offset_``."""
+
+    def __init__(self, detector, network):
+        super().__init__()
+        self.network = network
+        n_features = detector.n_features_in_
+        weights = 1.0 / np.square(detector.error_scale_) / n_features
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float64))
+        self.k = int(detector.n_neighbors_)
+        self.offset = float(detector.offset_)
+        points = center = spread = None
+        if self.k > 0:
+            codes = [np.asarray(index._fit_X, np.float64) for index in detector.code_neighbors_]
+            points = torch.as_tensor(np.stack(codes))
+            center = torch.as_tensor(detector.part_center_, dtype=torch.float64)
+            spread = torch.as_tensor(detector.part_spread_, dtype=torch.float64)
+        self.register_buffer("points", points)
+        self.register_buffer("center", center)
+        self.register_buffer("spread", spread)
+
+    def forward(self, x):
+        # The difference in the input's dtype, its square in float64, as the detector.
+        errors = ((x - self.network(x)).to(torch.float64) ** 2) @ self.weights
+        anomaly = errors
+        if self.k > 0:
+            code = Autoencoder.encode(self.network, x).to(torch.float64)
+            norm = torch.sqrt((code**2).sum(dim=1, keepdim=True))
+            tiny = float(np.finfo(np.float64).tiny)
+            # max and relu rather than clamp: torch exports a one-sided clamp as a Clip
+            # with an omitted input, which skl2onnx cannot place in its graph.
+            views = (code, code / torch.maximum(norm, torch.full_like(norm, tiny)))
+            parts = [errors]
+            for view, points in zip(views, self.points):
+                squared = (
+                    (view**2).sum(dim=1, keepdim=True)
+                    - 2.0 * view @ points.T
+                    + (points**2).sum(dim=1)
+                )
+                distances = torch.sqrt(torch.relu(squared))
+                nearest = torch.topk(distances, self.k + 1, dim=1, largest=False).values
+                parts.append(nearest[:, 1:].mean(dim=1))
+            excess = (torch.stack(parts, dim=1) - self.center) / self.spread
+            anomaly = excess.max(dim=1).values
+        decision = -anomaly - self.offset
+        label = torch.where(decision < 0, -1, 1).to(torch.int64)
+        # float64 scores whatever the input, as decision_function returns.
+        return label, decision.unsqueeze(1)
+
+
 def _n_outputs(model):
     if isinstance(model, DAEImputer):
         return len(model.get_feature_names_out())
@@ -120,13 +175,17 @@ def _check_convertible(model):
 
 
 def _shape_calculator(operator):
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType
 
     model = operator.raw_operator
     _check_convertible(model)
     input_type = operator.inputs[0].type
     n_rows = input_type.shape[0] if input_type.shape else None
     kind = DoubleTensorType if isinstance(input_type, DoubleTensorType) else FloatTensorType
+    if isinstance(model, DAEOutlierDetector):
+        operator.outputs[0].type = Int64TensorType([n_rows])
+        operator.outputs[1].type = DoubleTensorType([n_rows, 1])
+        return
     operator.outputs[0].type = kind([n_rows, _n_outputs(model)])
 
 
@@ -134,14 +193,18 @@ def _exported_graph(model, dtype, opset):
     """The ONNX model of ``model.transform`` on ``dtype`` rows, from torch's exporter."""
     import onnx
 
-    dae = model.autoencoder_ if isinstance(model, DAEImputer) else model
+    dae = model.autoencoder_ if isinstance(model, (DAEImputer, DAEOutlierDetector)) else model
     # A copy: Module.to moves the fitted model's own network in place.
     network = copy.deepcopy(dae.module_).to("cpu")
     if dtype == np.float64:
         network = float64_copy(network)
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    outputs = ["Y"]
     if isinstance(model, DAEImputer):
         module = _Impute(model, network, torch_dtype).eval()
+    elif isinstance(model, DAEOutlierDetector):
+        module = _Scores(model, network).eval()
+        outputs = ["label", "scores"]
     else:
         module = _Transform(network, model.transform_layers).eval()
     example = torch.zeros(2, model.n_features_in_, dtype=torch_dtype)
@@ -152,15 +215,15 @@ def _exported_graph(model, dtype, opset):
         warnings.simplefilter("ignore")
         arguments = dict(
             input_names=["X"],
-            output_names=["Y"],
-            dynamic_axes={"X": {0: "N"}, "Y": {0: "N"}},
+            output_names=outputs,
+            dynamic_axes={name: {0: "N"} for name in ["X", *outputs]},
             opset_version=opset,
         )
         try:
             torch.onnx.export(module, (example,), buffer, dynamo=False, **arguments)
         except TypeError:  # torch before 2.5 has only the TorchScript exporter
             torch.onnx.export(module, (example,), buffer, **arguments)
-    return onnx.load_from_string(buffer.getvalue())
+    return onnx.load_from_string(buffer.getvalue()), outputs
 
 
 def _converter(scope, operator, container):
@@ -171,8 +234,10 @@ def _converter(scope, operator, container):
     model = operator.raw_operator
     dtype = np.float64 if isinstance(operator.inputs[0].type, DoubleTensorType) else np.float32
     opset = min(container.target_opset, MAX_NETWORK_OPSET)
-    graph = _exported_graph(model, dtype, opset).graph
-    names = {"X": operator.inputs[0].full_name, "Y": operator.outputs[0].full_name}
+    onx, outputs = _exported_graph(model, dtype, opset)
+    graph = onx.graph
+    names = {"X": operator.inputs[0].full_name}
+    names.update((name, variable.full_name) for name, variable in zip(outputs, operator.outputs))
 
     def rename(name):
         if name == "":  # an optional input left out
@@ -205,7 +270,10 @@ def register_converters():
     After it, ``skl2onnx.to_onnx`` converts a :class:`~sk_dae.DenoisingAutoencoder`
     and a :class:`~sk_dae.DAEImputer` (with ``missing_values=np.nan`` and
     ``sample_posterior=False``; others raise ``NotImplementedError``), their
-    ``transform``, and any Pipeline holding them.
+    ``transform``; a :class:`~sk_dae.DAEOutlierDetector`, as skl2onnx converts
+    outlier detectors: the labels of ``predict`` and the scores of
+    ``decision_function`` (float64, of shape ``(n_samples, 1)``); and any Pipeline
+    holding them.
 
     See Also
     --------
@@ -229,7 +297,7 @@ def register_converters():
     """
     from skl2onnx import update_registered_converter
 
-    for cls in (DenoisingAutoencoder, DAEImputer):
+    for cls in (DenoisingAutoencoder, DAEImputer, DAEOutlierDetector):
         update_registered_converter(cls, f"SkDae{cls.__name__}", _shape_calculator, _converter)
 
 

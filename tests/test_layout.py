@@ -102,7 +102,7 @@ LAYOUT = {
     "_imputer": ("``DAEImputer``", {"_wrapper"}),
     "onnx": (
         "skl2onnx converters: the network's graph from torch's exporter",
-        {"_autoencoder", "_core.network", "_imputer"},
+        {"_autoencoder", "_core.network", "_imputer", "_outliers"},
     ),
     "metrics": ("scores (PSNR, clustering accuracy, denoising)", {"_core.data", "_core.noise"}),
     "plotting": ("figures", {"metrics"}),
@@ -120,10 +120,12 @@ LAYOUT = {
         "``DeepClustering`` (DEC, IDEC)",
         {
             "_autoencoder",
+            "_core.checkpoint",
             "_core.data",
             "_core.dec",
             "_core.seeds",
             "_core.threads",
+            "_validation",
             "_wrapper",
             "clustering._embedding",
             "clustering._pipeline",
