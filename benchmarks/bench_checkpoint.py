@@ -7,7 +7,7 @@ each write, so it does not depend on the noise between two fits on a shared mach
 The target is at most 2% of the fit time. Full run::
 
     python benchmarks/bench_checkpoint.py --threads 1 --n-samples 10000 --epochs 3 \
-        --repeats 2 --output benchmarks/results/checkpoint.md
+        --repeats 3 --output benchmarks/results/checkpoint.md
 
 Smoke run: ``python benchmarks/bench_checkpoint.py --quick``.
 """
