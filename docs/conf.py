@@ -151,7 +151,13 @@ for name in (
 # -- Autodoc, autosummary, numpydoc ------------------------------------------------------
 
 # api/index.rst and its stubs are generated here, from the package's __all__ lists.
-API_MODULES = ("sk_dae.clustering", "sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
+API_MODULES = (
+    "sk_dae.clustering",
+    "sk_dae.datasets",
+    "sk_dae.metrics",
+    "sk_dae.onnx",
+    "sk_dae.plotting",
+)
 API_ENTRIES = write_api_reference(DOCS_DIR / "api", API_MODULES)
 
 autosummary_generate = True

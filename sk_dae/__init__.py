@@ -1,6 +1,7 @@
 """sk-dae: a scikit-learn compatible denoising autoencoder on PyTorch."""
 
 from ._autoencoder import DenoisingAutoencoder
+from ._core.checkpoint import Checkpoint
 from ._core.network import Autoencoder
 from ._imputer import DAEImputer
 from ._outliers import DAEOutlierDetector
@@ -10,6 +11,7 @@ from .clustering import DeepClustering
 
 __all__ = [
     "Autoencoder",
+    "Checkpoint",
     "DAEImputer",
     "DAEOutlierDetector",
     "DeepClustering",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -33,7 +34,9 @@ from sklearn.utils.validation import (
 )
 
 from . import _persistence
+from ._core import checkpoint as _checkpoints
 from ._core import threads as _threads
+from ._core.checkpoint import Checkpoint, as_checkpoint
 from ._core.data import (
     INFERENCE_BATCH_SIZE,
     batch_size_for,
@@ -306,6 +309,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         case can the count, and possibly the low bits of a fit, differ between runs.
         See :ref:`performance`.
 
+    checkpoint : str, path-like, Checkpoint or None, default=None
+        Where :meth:`fit` saves its training state (after every epoch for a path; as a
+        :class:`Checkpoint` says otherwise), so that a fit killed before its end can be
+        resumed: a later ``fit`` with the same parameters and data, in any process,
+        continues from the file to the result of an uninterrupted fit (bit-identical on
+        the CPU with the same threads) and removes the file when it completes. A file of
+        another fit is refused. ``partial_fit`` writes none. See :ref:`checkpoints`.
+
     Attributes
     ----------
     module_ : torch.nn.Module
@@ -432,6 +443,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "verbose": ["verbose"],
         "device": [str],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "checkpoint": [str, os.PathLike, Checkpoint, None],
     }
 
     def __init__(
@@ -469,6 +481,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         verbose=0,
         device="auto",
         n_threads=None,
+        checkpoint=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -502,6 +515,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.verbose = verbose
         self.device = device
         self.n_threads = n_threads
+        self.checkpoint = checkpoint
 
     # ------------------------------------------------------------------ fitting
 
@@ -564,9 +578,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
             work = _training_work(self, X.shape, hidden, incremental)
             held_out = self._holds_out(incremental, X.shape[0])
+            writer, saved = self._checkpoint_for(X, Y, continuing, incremental, device)
             with _threads.limit(self.n_threads, work):
                 scale = self._feature_scale(X, continuing)
-                init_seed, noise_seed, split_seed, check_seed = seeds(self.random_state, 4)
+                fit_seeds = saved["seeds"] if saved else seeds(self.random_state, 4)
+                init_seed, noise_seed, split_seed, check_seed = fit_seeds
+                if writer is not None:
+                    writer.header["seeds"] = list(fit_seeds)
                 model = self._start_model(
                     X if Y is None else Y,
                     hidden,
@@ -581,16 +599,44 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 data = self._with_corrupted_check(data, model, check_seed)
                 max_iter = self._epochs(data, incremental)
                 to_beat = self._score_to_beat(model, data, continuing)
-                result = self._train(model, data, max_iter, incremental, to_beat, data_range)
+                resume = saved and saved["training"]
+                result = self._train(
+                    model, data, max_iter, incremental, to_beat, data_range, (writer, resume)
+                )
                 self._store(model, data, result, continuing, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        if writer is not None and not result.interrupted:
+            writer.remove()
         self._warn_if_unfinished(result, incremental, held_out, max_iter)
         if not continuing:
             self._warn_if_noise_negligible(X)
         return self
+
+    def _checkpoint_for(self, X, Y, continuing, incremental, device):
+        """The writer of this fit's checkpoints and the checkpoint found to resume from
+        (None: the fit starts anew); both None without ``checkpoint`` and in
+        ``partial_fit``, one epoch long."""
+        checkpoint = as_checkpoint(self.checkpoint)
+        if checkpoint is None or incremental:
+            return None, None
+        start = (self.n_iter_, self.t_) if continuing else None
+        key = fit_fingerprint(self, start, X, Y)
+        saved = _checkpoints.read(checkpoint.path, key)
+        if saved is not None and saved.get("device") != device.type:
+            # A CUDA generator's state does not fit a CPU generator (nor the reverse).
+            warnings.warn(
+                f"{str(checkpoint.path)!r} was written by a fit on {saved.get('device')}; "
+                f"it resumes on {device.type} with a new random stream (shuffling, noise, "
+                "dropout), so the result differs from an uninterrupted fit's.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+            saved["training"]["generator"] = None
+        header = {"fingerprint": key, "device": device.type}
+        return _checkpoints.Writer(checkpoint, header), saved
 
     def _check_params(self, incremental):
         """The parameters that the constraints cannot check: hidden sizes and device."""
@@ -855,12 +901,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             return 1
         return epochs_for(self.max_iter, data.X_train.shape[0], data.batch_size)
 
-    def _train(self, model, data, max_iter, incremental, score_to_beat, data_range):
+    def _train(
+        self, model, data, max_iter, incremental, score_to_beat, data_range, checkpoint=(None, None)
+    ):
         """Train ``model`` on ``data`` for at most ``max_iter`` epochs; the result of
         :func:`~sk_dae._core.training.train`. With held-out rows, the starting weights are
         kept unless an epoch scores above ``score_to_beat[0]`` with a clean error of at
         most ``score_to_beat[1]`` (see :meth:`_score_to_beat`). ``data_range`` is that of
-        this fit's ``X``, for the advice on a diverged fit."""
+        this fit's ``X``, for the advice on a diverged fit. ``checkpoint`` holds the
+        checkpoint writer and the training state to resume (each may be None)."""
         schedule = None
         if self.learning_rate == "cosine" and not incremental:
             n_steps = max_iter * n_batches(data.X_train.shape[0], data.batch_size)
@@ -889,6 +938,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     check_convergence=self._may_stop(incremental, data.X_val is not None),
                     schedule=schedule,
                     progress=progress,
+                    checkpoint=checkpoint[0],
+                    resume=checkpoint[1],
                 )
             except TrainingDivergedError as exc:
                 low, high = data_range
@@ -1394,6 +1445,20 @@ def _inference_work(module, X):
         return _threads.Work(rows * X.shape[1], n_batches)
     per_row = sum(p.numel() for p in module.parameters() if p.ndim == 2)
     return _threads.Work(2 * rows * per_row, n_batches)
+
+
+def fit_fingerprint(estimator, start, *arrays):
+    """The fingerprint of a fit of ``estimator`` on ``arrays`` (None skipped) from
+    ``start`` (None, or what a warm start continues): its parameters but those that
+    change nothing of the result's meaning (``checkpoint``, ``verbose``, ``n_threads``),
+    a random state object by its kind (its draws are the seeds the checkpoint keeps)."""
+    params = estimator.get_params(deep=False)
+    for name in ("checkpoint", "verbose", "n_threads"):
+        params.pop(name, None)
+    if params.get("random_state") is not None and not isinstance(params["random_state"], Integral):
+        params["random_state"] = type(params["random_state"]).__name__
+    description = repr((type(estimator).__name__, sorted(params.items()), start))
+    return _checkpoints.fingerprint(description, *arrays)
 
 
 def _resolve_hidden(sizes, n_features, n_components):

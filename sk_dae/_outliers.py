@@ -285,20 +285,29 @@ class DAEOutlierDetector(OutlierMixin, AutoencoderWrapper):
         self.offset_ = self._offset(-self._anomaly(parts))
         return []
 
+    def __getstate__(self):
+        # The neighbour indexes travel as the training codes they index: a KDTree is no
+        # type that skops rebuilds without trusting it, and the same codes rebuild the
+        # same index.
+        return _replaced(
+            super().__getstate__(),
+            "code_neighbors_",
+            "_code_points",
+            lambda indexes: [index._fit_X for index in indexes],
+        )
+
+    def __setstate__(self, state):
+        super().__setstate__(_with_neighbours(state))
+
     def _to_file_state(self, state):
-        """The neighbour indexes as the training codes they index (tensors)."""
-        state = dict(state)
-        indexes = state.pop("code_neighbors_", None)
-        if indexes is not None:
-            state["_code_points"] = [torch.from_numpy(index._fit_X) for index in indexes]
-        return state
+        """The training codes of the neighbour indexes as tensors of the file."""
+        return _replaced(
+            state, "_code_points", "_code_points", lambda points: list(map(torch.as_tensor, points))
+        )
 
     @classmethod
     def _from_file_state(cls, state):
-        points = state.pop("_code_points", None)
-        if points is not None:
-            state["code_neighbors_"] = [NearestNeighbors().fit(p.numpy()) for p in points]
-        return state
+        return _with_neighbours(state)
 
     def _offset(self, train_scores):
         if self.contamination == "auto":
@@ -439,3 +448,26 @@ def _floored_spread(mean_squares, spread_floor):
     # A model that reconstructs its training data exactly still gets a positive scale.
     floor = max(floor, np.finfo(np.float32).eps)
     return np.maximum(spread, floor)
+
+
+def _with_neighbours(state):
+    """``state`` with the neighbour indexes rebuilt from the training codes it holds (as
+    arrays, or as tensors in a saved file); a state that holds the indexes themselves
+    (pickles written before the codes replaced them) is returned as it is."""
+    return _replaced(
+        state,
+        "_code_points",
+        "code_neighbors_",
+        lambda points: [NearestNeighbors().fit(np.asarray(p)) for p in points],
+    )
+
+
+def _replaced(state, old, new, convert):
+    """``state`` with the entry ``old`` (when there, and not None) replaced by ``new``,
+    holding its value converted, in the same place: the attributes keep their order."""
+    if state.get(old) is None:
+        return state
+    return {
+        (new if name == old else name): (convert(value) if name == old else value)
+        for name, value in state.items()
+    }

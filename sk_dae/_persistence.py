@@ -1,10 +1,12 @@
 """Persistence of sk_dae's estimators: pickling, the safe file format, version checks.
 
-Pickle (``__getstate__``/``__setstate__`` delegate to :func:`portable_state` and
-:func:`live_state`) and :func:`save`/:func:`load` share one portable form of the fitted
-state: the network as its constructor arguments and a CPU ``state_dict``, the optimizer's
-state with CPU tensors, the noise generator's state and the sk_dae version. A model fitted
-on a GPU therefore opens on a CPU-only machine either way.
+Pickle and skops (``__getstate__``/``__setstate__`` delegate to :func:`portable_state`
+and :func:`live_state`) and :func:`save`/:func:`load` share one portable form of the
+fitted state: the network as its constructor arguments and its ``state_dict`` as numpy
+arrays, the optimizer's state and the noise generator's state with numpy arrays for
+tensors, and the sk_dae version. It holds no torch object, so skops stores it trusting
+nothing but the estimator's class, and a model fitted on a GPU opens on a CPU-only
+machine in every format.
 
 pickle and joblib rebuild objects by running code named in the file, so a model file from
 an untrusted source can run anything on load. This module writes a
@@ -66,6 +68,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import sklearn
 import torch
 
@@ -146,19 +149,56 @@ def portable_state(state):
     generator = state.pop("_generator", None)
     if module is not None:
         state["_module_spec"] = module.spec()
-        state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        state["_module_state"] = {k: _to_array(v) for k, v in module.state_dict().items()}
         state["device_"] = str(state["device_"])
     if optimizer is not None:
         optimizer_state = optimizer.state_dict()
         optimizer_state["state"] = {
-            index: {k: v.detach().cpu() if torch.is_tensor(v) else v for k, v in s.items()}
+            index: {k: _to_array(v) if torch.is_tensor(v) else v for k, v in s.items()}
             for index, s in optimizer_state["state"].items()
         }
         state["_optimizer_state"] = optimizer_state
     if generator is not None:
-        state["_generator_state"] = generator.get_state()
+        state["_generator_state"] = _to_array(generator.get_state())
     state["_sk_dae_version"] = __version__
     return state
+
+
+def _to_array(tensor):
+    """A CPU tensor as a numpy array: the portable state holds numpy arrays, not tensors,
+    so that skops (which rebuilds numpy arrays but no torch type) can store it, and a
+    model fitted on a GPU has nothing of the GPU left in it."""
+    return tensor.detach().cpu().numpy()
+
+
+def _to_tensor(value):
+    """A numpy array of the portable state (or a tensor: pickles written before the
+    state held arrays hold tensors, and still load) as a CPU tensor of its own memory."""
+    if torch.is_tensor(value):
+        return value
+    return torch.tensor(np.asarray(value))
+
+
+def tensor_state(state):
+    """The portable ``state`` with its arrays as CPU tensors, as the safe file stores
+    them (the network's tensors, the optimizer's moments, the noise generator's state)."""
+    state = dict(state)
+    if state.get("_module_state") is not None:
+        state["_module_state"] = {k: _to_tensor(v) for k, v in state["_module_state"].items()}
+    if state.get("_optimizer_state") is not None:
+        optimizer_state = dict(state["_optimizer_state"])
+        optimizer_state["state"] = {
+            index: {k: _to_tensor(v) if _is_array(v) else v for k, v in s.items()}
+            for index, s in optimizer_state["state"].items()
+        }
+        state["_optimizer_state"] = optimizer_state
+    if state.get("_generator_state") is not None:
+        state["_generator_state"] = _to_tensor(state["_generator_state"])
+    return state
+
+
+def _is_array(value):
+    return torch.is_tensor(value) or isinstance(value, np.ndarray)
 
 
 def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
@@ -176,6 +216,7 @@ def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
             original_version=saved_version, current_version=__version__, estimator=estimator
         )
         warnings.warn(warning, stacklevel=stacklevel + 1)
+    state = tensor_state(state)
     spec = state.pop("_module_spec", None)
     module_state = state.pop("_module_state", None)
     optimizer_state = state.pop("_optimizer_state", None)
@@ -258,7 +299,7 @@ def _document(estimator, tensors, components, *, prefix):
     """The JSON document of ``estimator``, its tensors added to ``tensors`` under names
     starting with ``prefix`` (empty for the saved estimator, ``<name>/`` for a
     component)."""
-    state = estimator.__getstate__()
+    state = tensor_state(estimator.__getstate__())
     if hasattr(estimator, "_to_file_state"):
         # Fitted attributes that are not plain data (e.g. an index of neighbours) as the
         # data they are rebuilt from.

@@ -48,6 +48,15 @@ n_threads : int or None, default=None
     and inference, also set on ``autoencoder_``. None keeps the autoencoder's own
     ``n_threads`` and chooses per computation, as :class:`DenoisingAutoencoder` does:
     one thread for small ones, else the idle cores this process may use.""",
+    "checkpoint": """\
+checkpoint : str, path-like, Checkpoint or None, default=None
+    Where :meth:`fit` saves its state (after every epoch for a path; as a
+    :class:`~sk_dae.Checkpoint` says otherwise), so that a killed fit can be resumed:
+    a later ``fit`` with the same parameters and data continues from the file to the
+    result of an uninterrupted fit (bit-identical on the CPU with the same threads).
+    The autoencoder's training checkpoints to the same path with ``.pretraining``
+    appended (unless the autoencoder has a ``checkpoint`` of its own); both files are
+    removed when the fit completes. See :ref:`checkpoints`.""",
     "device": """\
 device : str or None, default=None
     Torch device of the autoencoder (``"cpu"``, ``"cuda"``, ...), set on

@@ -120,6 +120,22 @@ def test_bench_ops_quick(bench, common, tmp_path):
     assert "Adam fused, 2 groups" in text and "forward + backward" in text
 
 
+def test_bench_checkpoint_quick(bench, common, tmp_path):
+    output = tmp_path / "checkpoint.md"
+    text = bench("bench_checkpoint").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert_written(common, output, text)
+    assert "fit, checkpoint every epoch" in text and "Time inside the writes" in text
+
+
+def test_bench_onnx_quick(bench, common, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    output = tmp_path / "onnx.md"
+    text = bench("bench_onnx").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert_written(common, output, text)
+    assert "onnxruntime" in text and "sk_dae transform" in text
+
+
 # ------------------------------------------------------------------ quality
 
 

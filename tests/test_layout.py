@@ -46,7 +46,7 @@ LAYOUT = {
     "__init__": (
         "the public names",
         {"_autoencoder", "_core.network", "_imputer", "_outliers", "_persistence", "_version"}
-        | {"clustering"},
+        | {"_core.checkpoint", "clustering"},
     ),
     "__main__": ("``python -m sk_dae``", {"_experiment.cli"}),
     "_version": ("the version", set()),
@@ -59,7 +59,14 @@ LAYOUT = {
     ),
     "_core.seeds": ("independent seeds from a ``random_state``, never the global RNG", set()),
     "_core.threads": ("who owns torch's CPU threads during a call", set()),
-    "_core.jsoncodec": ("JSON for the safe file's header (tuples, arrays, ...)", set()),
+    "_core.jsoncodec": (
+        "JSON for the safe file's header (tuples, arrays, ...)",
+        {"_core.checkpoint"},
+    ),
+    "_core.checkpoint": (
+        "checkpoints of a fit: when to write, atomic writes, weights-only reads",
+        set(),
+    ),
     "_core.training": (
         "the autoencoder's epoch loop, stopping rule, progress bar",
         {"_core.data", "_core.network"},
@@ -76,6 +83,7 @@ LAYOUT = {
     "_autoencoder": (
         "``DenoisingAutoencoder``: parameters, validation, fitted attributes",
         {
+            "_core.checkpoint",
             "_core.data",
             "_core.network",
             "_core.noise",
@@ -92,6 +100,10 @@ LAYOUT = {
     ),
     "_outliers": ("``DAEOutlierDetector``", {"_core.data", "_core.threads", "_wrapper"}),
     "_imputer": ("``DAEImputer``", {"_wrapper"}),
+    "onnx": (
+        "skl2onnx converters: the network's graph from torch's exporter",
+        {"_autoencoder", "_core.network", "_imputer", "_outliers"},
+    ),
     "metrics": ("scores (PSNR, clustering accuracy, denoising)", {"_core.data", "_core.noise"}),
     "plotting": ("figures", {"metrics"}),
     "datasets": ("MNIST and digits loaders", set()),
@@ -108,10 +120,12 @@ LAYOUT = {
         "``DeepClustering`` (DEC, IDEC)",
         {
             "_autoencoder",
+            "_core.checkpoint",
             "_core.data",
             "_core.dec",
             "_core.seeds",
             "_core.threads",
+            "_validation",
             "_wrapper",
             "clustering._embedding",
             "clustering._pipeline",

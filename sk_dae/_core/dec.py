@@ -15,6 +15,7 @@ optimizer step) -> :func:`clustering_loss`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -155,11 +156,43 @@ class FineTuningResult:
         return math.ceil(self.n_steps / self.steps_per_epoch)
 
 
-def _batches(n_samples, batch_size, generator, device):
-    """Row indices of successive batches, epoch after epoch, each epoch shuffled."""
-    while True:
-        perm = torch.randperm(n_samples, generator=generator, device=device)
-        yield from batch_indices(n_samples, batch_size, perm)
+class _Batches:
+    """Row indices of successive batches, epoch after epoch, each epoch shuffled.
+
+    Its :meth:`state` (the generator's state when the epoch's permutation was drawn, and
+    the batches of the epoch taken since) lets a resumed fine-tuning continue mid-epoch.
+    """
+
+    def __init__(self, n_samples, batch_size, generator, device):
+        self.n_samples, self.batch_size = n_samples, batch_size
+        self.generator, self.device = generator, device
+        self.epoch_start, self.taken, self._epoch = None, 0, iter(())
+
+    def __next__(self):
+        index = next(self._epoch, None)
+        if index is None:
+            self._new_epoch()
+            index = next(self._epoch)
+        self.taken += 1
+        return index
+
+    def _new_epoch(self, skip=0):
+        self.epoch_start = self.generator.get_state()
+        perm = torch.randperm(self.n_samples, generator=self.generator, device=self.device)
+        self._epoch = iter(batch_indices(self.n_samples, self.batch_size, perm))
+        for _ in range(skip):
+            next(self._epoch)
+        self.taken = skip
+
+    def state(self):
+        return {"epoch_start": self.epoch_start, "taken": self.taken}
+
+    def restore(self, state, generator_state):
+        if state["epoch_start"] is None:  # no batch taken yet
+            self.generator.set_state(generator_state)
+            return
+        self.generator.set_state(state["epoch_start"])
+        self._new_epoch(skip=state["taken"])
 
 
 def warmup(optimizer, n_steps):
@@ -204,6 +237,8 @@ def fine_tune(
     warmup_steps=WARMUP_STEPS,
     initial_labels=None,
     progress=None,
+    checkpoint=None,
+    resume=None,
 ):
     """Fine-tune ``model`` (a :class:`ClusteringModule`) in place on the rows of ``X``.
 
@@ -234,6 +269,12 @@ def fine_tune(
         clustering found elsewhere (e.g. on a UMAP embedding) into the code space.
     progress : callable or None
         Called after every refresh but the first as ``progress(result)``.
+    checkpoint : callable or None
+        Called after every segment as ``checkpoint(n_epochs, state)``, where
+        ``state()`` returns the fine-tuning state to write when due.
+    resume : dict or None
+        A state written by ``checkpoint``: fine-tuning continues from it (same data and
+        settings) to the result of an uninterrupted call.
 
     The autoencoder runs in eval mode (no dropout; batch normalisation keeps the running
     statistics of pretraining), as the papers fine-tune without dropout. A
@@ -246,10 +287,12 @@ def fine_tune(
     interval = update_interval or result.steps_per_epoch
     max_steps = max_iter * result.steps_per_epoch
     step_args = dict(optimizer=optimizer, reconstruction_weight=reconstruction_weight, loss=loss)
-    batches = _batches(n_samples, batch_size, generator, X.device)
+    batches = _Batches(n_samples, batch_size, generator, X.device)
     schedule = warmup(optimizer, warmup_steps)
     model.eval()
     previous = None
+    if resume is not None:
+        previous = _resume(resume, model, optimizer, schedule, batches, result)
     try:
         while True:
             p, labels = refresh(model, X)
@@ -268,6 +311,41 @@ def fine_tune(
                 break
             n_steps = min(interval, max_steps - result.n_steps)
             _run_segment(model, X, p, batches, n_steps, result, step_args, schedule)
+            if checkpoint is not None:
+                parts = (model, optimizer, schedule, batches, result, previous)
+                checkpoint(result.n_epochs, lambda: _state(*parts))
     except KeyboardInterrupt:
         result.interrupted = True
     return result
+
+
+def _state(model, optimizer, schedule, batches, result, previous):
+    """What :func:`fine_tune` needs to continue after a segment: tensors and plain data,
+    the tensors on the CPU."""
+    cpu = lambda value: value.detach().cpu() if torch.is_tensor(value) else value  # noqa: E731
+    optimizer_state = optimizer.state_dict()
+    optimizer_state["state"] = {
+        index: {k: cpu(v) for k, v in s.items()} for index, s in optimizer_state["state"].items()
+    }
+    return {
+        "model": {k: cpu(v) for k, v in model.state_dict().items()},
+        "optimizer": optimizer_state,
+        "schedule": schedule.state_dict(),
+        "batches": batches.state(),
+        "generator": batches.generator.get_state(),
+        "result": dataclasses.asdict(result),
+        "previous": cpu(previous),
+    }
+
+
+def _resume(state, model, optimizer, schedule, batches, result):
+    """Restore a state of :func:`_state`; the labels of the last refresh."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    if state["generator"] is not None:
+        batches.restore(state["batches"], state["generator"])
+    for name, value in state["result"].items():
+        setattr(result, name, value)
+    previous = state["previous"]
+    return None if previous is None else previous.to(next(model.parameters()).device)

@@ -1,10 +1,11 @@
 """JSON for the header of a saved model: plain data, with tags for what JSON lacks.
 
-JSON has no tuples, non-finite floats, arrays, dicts with integer keys or
-``RandomState`` objects; :class:`Encoder` writes them as tagged objects
+JSON has no tuples, non-finite floats, arrays, dicts with integer keys,
+``RandomState`` objects, paths or checkpoints; :class:`Encoder` writes them as tagged objects
 (``{"__tuple__": [...]}``, ``{"__float__": "inf"}``,
 ``{"__ndarray__": [...], "dtype": "<U3"}``, ``{"__intdict__": [[0, ...], ...]}``,
-``{"__RandomState__": [...]}``) and :class:`Decoder` turns them back into plain data, never
+``{"__RandomState__": [...]}``, ``{"__path__": "..."}``, ``{"__Checkpoint__": {...}}``)
+and :class:`Decoder` turns them back into plain data, never
 into arbitrary types. Tensors are set aside under names starting with
 :data:`TENSOR_PREFIX` and referenced as ``{"__tensor__": name}``, so that they travel as
 tensors of the safetensors file, not as JSON.
@@ -12,13 +13,27 @@ tensors of the safetensors file, not as JSON.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from .checkpoint import Checkpoint
+
 TENSOR_PREFIX = "sk_dae:"
-_TAGS = ("__tuple__", "__float__", "__ndarray__", "__intdict__", "__tensor__", "__RandomState__")
+_TAGS = (
+    "__tuple__",
+    "__float__",
+    "__ndarray__",
+    "__intdict__",
+    "__tensor__",
+    "__RandomState__",
+    "__path__",
+    "__Checkpoint__",
+)
 
 
 class Encoder:
@@ -58,6 +73,11 @@ class Encoder:
                 )
             dtype = value.dtype.str if value.dtype.kind != "O" else "O"
             return {"__ndarray__": value.tolist(), "dtype": dtype}
+        if isinstance(value, os.PathLike):
+            return {"__path__": os.fspath(value)}
+        if isinstance(value, Checkpoint):
+            fields = dataclasses.asdict(value)
+            return {"__Checkpoint__": {k: self(v, f"{name}.{k}") for k, v in fields.items()}}
         if isinstance(value, np.random.RandomState):
             kind, keys, pos, has_gauss, cached = value.get_state(legacy=True)
             return {"__RandomState__": [kind, keys.tolist(), int(pos), int(has_gauss), cached]}
@@ -100,6 +120,16 @@ class Decoder:
             if dtype.kind == "O" and not all(isinstance(v, str) for v in array.ravel()):
                 raise ValueError("an object array may only hold strings")
             return array
+        if "__path__" in value:
+            if not isinstance(value["__path__"], str):
+                raise ValueError(f"bad path {value['__path__']!r}")
+            return Path(value["__path__"])
+        if "__Checkpoint__" in value:
+            fields = {k: self(v) for k, v in value["__Checkpoint__"].items()}
+            try:
+                return Checkpoint(**fields)
+            except TypeError as exc:
+                raise ValueError(f"bad checkpoint {fields!r}: {exc}") from None
         if "__RandomState__" in value:
             kind, keys, pos, has_gauss, cached = value["__RandomState__"]
             random_state = np.random.RandomState()

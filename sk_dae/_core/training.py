@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
@@ -328,6 +329,8 @@ def train(
     check_convergence=True,
     schedule=None,
     progress=None,
+    checkpoint=None,
+    resume=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
 
@@ -366,6 +369,13 @@ def train(
         Stepped after every optimizer step; None keeps the optimizer's learning rate.
     progress : callable or None
         Called after every epoch as ``progress(epoch, loss, validation_score)``.
+    checkpoint : callable or None
+        Called after every epoch as ``checkpoint(n_epochs, state)``, where ``state()``
+        returns the training state (see :func:`training_state`) to write when due.
+    resume : dict or None
+        A training state written by ``checkpoint``: training continues from it (the
+        module, optimizer, generator, schedule and stopping rule as they were then, on
+        the same data and settings) to the result of an uninterrupted call.
 
     A ``KeyboardInterrupt`` ends training early and sets ``result.interrupted``: the
     weights of the best epoch so far are restored, or, when no epoch has ended, the
@@ -384,10 +394,13 @@ def train(
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule
     step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
+    parts = (module, optimizer, generator, schedule, rule, result)
+    if resume is not None:
+        _resume(parts, resume)
     module.train()
     use_generator(module, generator)
     try:
-        for epoch in range(max_iter):
+        for epoch in range(result.n_iter, 0 if result.converged else max_iter):
             epoch_loss = run_epoch(
                 module, X, result=result, missing=missing, **epoch_args, **step_args
             )
@@ -396,8 +409,10 @@ def train(
             )
             if progress is not None:
                 progress(epoch, epoch_loss, score)
-            if check_convergence and stop:
-                result.converged = True
+            result.converged = bool(check_convergence and stop)
+            if checkpoint is not None:
+                checkpoint(result.n_iter, lambda: training_state(*parts))
+            if result.converged:
                 break
     except KeyboardInterrupt:
         result.interrupted = True
@@ -409,6 +424,46 @@ def train(
         use_generator(module, None)
     module.eval()
     return result
+
+
+def training_state(module, optimizer, generator, schedule, rule, result):
+    """What :func:`train` needs to continue after the epochs of ``result``: tensors and
+    plain data only, the tensors on the CPU (a ``torch.load(weights_only=True)`` of them
+    runs no code)."""
+    return {
+        "module": _cpu(module.state_dict()),
+        "optimizer": _cpu(optimizer.state_dict()),
+        "generator": generator.get_state(),
+        "schedule_steps": None if schedule is None else schedule.n_steps,
+        "no_improvement": rule.no_improvement,
+        "best_state": None if rule.best_state is None else _cpu(rule.best_state),
+        "result": dataclasses.asdict(result),
+    }
+
+
+def _resume(parts, state):
+    module, optimizer, generator, schedule, rule, result = parts
+    module.load_state_dict(state["module"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state["generator"] is not None:  # None: a new stream, as from another device
+        generator.set_state(state["generator"])
+    if schedule is not None:
+        schedule.n_steps = state["schedule_steps"]
+    rule.no_improvement = state["no_improvement"]
+    rule.best_state = state["best_state"]
+    for name, value in state["result"].items():
+        setattr(result, name, value)
+
+
+def _cpu(value):
+    """``value`` (nested dicts and lists of tensors) with its tensors copied to the CPU."""
+    if torch.is_tensor(value):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu(v) for v in value)
+    return value
 
 
 @contextlib.contextmanager

@@ -8,7 +8,10 @@ turns the parameters into the loop's arguments and its result into fitted attrib
 from __future__ import annotations
 
 import copy
+import os
+import warnings
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,7 +21,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._autoencoder import DenoisingAutoencoder
+from .._autoencoder import DenoisingAutoencoder, fit_fingerprint
+from .._core import checkpoint as _checkpoints
+from .._core.checkpoint import Checkpoint, as_checkpoint
 from .._core.data import as_tensor
 from .._core.dec import (
     ClusteringModule,
@@ -29,6 +34,7 @@ from .._core.dec import (
 )
 from .._core.seeds import seeds
 from .._core.threads import Work
+from .._validation import caller_stacklevel
 from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
 from ._pipeline import CLUSTERING_DAE_PARAMS
@@ -142,6 +148,8 @@ class DeepClustering(
     {n_threads}
 
     {device}
+
+    {checkpoint}
 
     Attributes
     ----------
@@ -274,6 +282,7 @@ class DeepClustering(
         "manifold": [StrOptions({"umap", "normalize"}), HasMethods(["fit_transform"]), None],
         "prefit": ["boolean"],
         "verbose": ["verbose"],
+        "checkpoint": [str, os.PathLike, Checkpoint, None],
     }
 
     def __init__(
@@ -297,6 +306,7 @@ class DeepClustering(
         verbose=0,
         n_threads=None,
         device=None,
+        checkpoint=None,
     ):
         self.n_clusters = n_clusters
         self.autoencoder = autoencoder
@@ -316,6 +326,7 @@ class DeepClustering(
         self.verbose = verbose
         self.n_threads = n_threads
         self.device = device
+        self.checkpoint = checkpoint
 
     # ------------------------------------------------------------------ fitting
 
@@ -333,8 +344,14 @@ class DeepClustering(
         self._check_fit_params(X)
         scale = 1.0 if self.prefit else _input_scale(X)
         X = _divided(X, scale)
-        shuffle_seed, cluster_seed = seeds(self.random_state, 2, bits=32)
-        autoencoder = self._pretrained_autoencoder(X)
+        checkpoint = as_checkpoint(self.checkpoint)
+        key = saved = None
+        if checkpoint is not None:
+            key = fit_fingerprint(self, None, X)
+            saved = _checkpoints.read(checkpoint.path, key)
+        fit_seeds = saved["seeds"] if saved else seeds(self.random_state, 2, bits=32)
+        shuffle_seed, cluster_seed = fit_seeds
+        autoencoder = self._pretrained_autoencoder(X, checkpoint)
         interrupted = not self.prefit and autoencoder.interrupted_
         codes = autoencoder.transform(X)
         centers, initial_labels = self._initial_centers(codes, cluster_seed)
@@ -347,10 +364,16 @@ class DeepClustering(
             degrees_of_freedom=self.degrees_of_freedom,
             scale=kernel_scale,
         )
-        result = None
+        result = writer = None
         if not interrupted:
             start = None if self.manifold is None else torch.as_tensor(initial_labels)
-            result = self._fine_tune(model, X, autoencoder, shuffle_seed, start)
+            if checkpoint is not None:
+                device = autoencoder.device_.type
+                header = {"fingerprint": key, "seeds": list(fit_seeds), "device": device}
+                writer = _checkpoints.Writer(checkpoint, header)
+                saved = _same_device(checkpoint, saved, device)
+            resume = (writer, saved and saved["training"])
+            result = self._fine_tune(model, X, autoencoder, shuffle_seed, start, resume)
         autoencoder.module_ = model.autoencoder.eval()
         self.autoencoder_ = autoencoder
         self.scale_ = scale
@@ -363,6 +386,9 @@ class DeepClustering(
         self.loss_curve_ = [] if result is None else result.loss_curve
         self.labels_ = self._assign(X)
         self.interrupted_ = interrupted or (result is not None and result.interrupted)
+        if writer is not None and not self.interrupted_ and not checkpoint.keep:
+            writer.remove()
+            _pretraining_checkpoint(checkpoint).unlink(missing_ok=True)
         return result
 
     def _check_fit_params(self, X):
@@ -385,15 +411,20 @@ class DeepClustering(
         if isinstance(self.manifold, str) and self.manifold == "umap":
             require_umap()
 
-    def _pretrained_autoencoder(self, X):
+    def _pretrained_autoencoder(self, X, checkpoint=None):
         """The pretrained autoencoder, a new object; its ``interrupted_`` tells whether
-        a Ctrl-C ended its training (it then keeps the weights it reached)."""
+        a Ctrl-C ended its training (it then keeps the weights it reached). With a
+        ``checkpoint``, pretraining checkpoints beside it (unless the autoencoder has a
+        checkpoint of its own), and keeps its file until fine-tuning completes."""
         if self.prefit:
             return self._configured(copy.deepcopy(self.autoencoder))
         autoencoder = self._new_autoencoder(*X.shape)
         if self.verbose:
             autoencoder.set_params(verbose=self.verbose)
-        return autoencoder.fit(X)
+        own = autoencoder.checkpoint
+        if checkpoint is not None and own is None:
+            autoencoder.set_params(checkpoint=_pretraining_checkpoint(checkpoint, as_path=False))
+        return autoencoder.fit(X).set_params(checkpoint=own)
 
     def _initial_centers(self, codes, seed):
         """The initial centres in the code space and the initial labels."""
@@ -433,7 +464,7 @@ class DeepClustering(
         per_iteration = 2.0 * n_samples * width * self.n_clusters
         return Work(per_iteration, 100 * self.n_init)
 
-    def _fine_tune(self, model, X, autoencoder, seed, initial_labels=None):
+    def _fine_tune(self, model, X, autoencoder, seed, initial_labels=None, resume=(None, None)):
         device = autoencoder.device_
         generator = torch.Generator(device=device).manual_seed(seed)
         weight = self.reconstruction_weight if self.method == "idec" else 0.0
@@ -461,6 +492,8 @@ class DeepClustering(
                     tol=self.tol,
                     initial_labels=None if initial_labels is None else initial_labels.to(device),
                     progress=self._progress if self.verbose else None,
+                    checkpoint=resume[0],
+                    resume=resume[1],
                 )
         except FineTuningDivergedError as exc:
             raise ValueError(
@@ -606,3 +639,29 @@ def _kernel_scale(codes, centers, labels):
 def _nearest(codes, centers, degrees_of_freedom):
     """The nearest centre of every code (the highest soft assignment), int64."""
     return _soft_assignment(codes, centers, degrees_of_freedom).argmax(axis=1).astype(np.int64)
+
+
+def _pretraining_checkpoint(checkpoint, *, as_path=True):
+    """The checkpoint of the pretraining of a fit checkpointed at ``checkpoint``: a file
+    beside it, kept until fine-tuning completes (or its path, with ``as_path``)."""
+    path = Path(checkpoint.path)
+    path = path.with_name(path.name + ".pretraining")
+    if as_path:
+        return path
+    return Checkpoint(path, checkpoint.every_epochs, checkpoint.every_minutes, keep=True)
+
+
+def _same_device(checkpoint, saved, device):
+    """``saved`` as it can resume on ``device``: the state of a generator on another
+    kind of device does not fit, so the shuffling restarts from the seed."""
+    if saved is None or saved.get("device") == device:
+        return saved
+    warnings.warn(
+        f"{str(checkpoint.path)!r} was written by a fit on {saved.get('device')}; it "
+        f"resumes on {device} with a new shuffling stream, so the result differs from an "
+        "uninterrupted fit's.",
+        UserWarning,
+        stacklevel=caller_stacklevel(),
+    )
+    saved["training"]["generator"] = None
+    return saved
