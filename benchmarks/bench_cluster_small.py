@@ -17,6 +17,17 @@ the warm-up of fine-tuning (232693b)::
     git worktree add /tmp/sk_dae_before 232693b
     PYTHONPATH=/tmp/sk_dae_before python benchmarks/bench_cluster_small.py --threads 1
 
+With ``--autoencoder defaults``, DeepClustering's autoencoder is the DEC network and its
+masking noise with the autoencoder's own defaults for the rest (a PCA start on fewer than
+10,000 rows, the held-out check, the step size, batch size and budget that follow the
+rows): ``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000),
+noise="masking", noise_level=0.2, output_activation="identity")``. The user guide's
+comparison of the two::
+
+    python benchmarks/bench_cluster_small.py --threads 1 --seeds 0 1 2 \
+        --datasets wine digits --autoencoder pinned defaults \
+        --output benchmarks/results/cluster_defaults.md
+
 Smoke run: ``python benchmarks/bench_cluster_small.py --quick``.
 """
 
@@ -32,7 +43,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from sk_dae import DeepClustering
+from sk_dae import DeepClustering, DenoisingAutoencoder
 from sk_dae._experiment.cluster_report import scores
 
 DATASETS = {
@@ -40,6 +51,19 @@ DATASETS = {
     "wine": datasets.load_wine,
     "breast cancer": datasets.load_breast_cancer,
     "digits": datasets.load_digits,
+}
+
+
+#: DeepClustering's autoencoder: its own (None) or the autoencoder's defaults.
+AUTOENCODERS = {
+    "pinned": lambda: None,
+    "defaults": lambda: DenoisingAutoencoder(
+        n_components=10,
+        hidden_layer_sizes=(500, 500, 2000),
+        noise="masking",
+        noise_level=0.2,
+        output_activation="identity",
+    ),
 }
 
 
@@ -66,27 +90,39 @@ def fit_labels(model, X):
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--autoencoder", nargs="+", choices=list(AUTOENCODERS), default=["pinned"])
     args = parser.parse_args(argv)
     set_threads(args.threads)
     run = Run(__file__, argv, threads=args.threads)
-    names = ["iris"] if args.quick else list(DATASETS)
+    names = ["iris"] if args.quick else args.datasets
     seeds = args.seeds[:1] if args.quick else args.seeds
-    header = ["data", "X", "KMeans accuracy", "NMI", "DeepClustering accuracy", "NMI", "s"]
+    header = ["data", "X", "KMeans accuracy", "NMI"]
+    for name in args.autoencoder:
+        suffix = "" if args.autoencoder == ["pinned"] else f" ({name} autoencoder)"
+        header += [f"DeepClustering accuracy{suffix}", "NMI", "s"]
     rows = []
     for name in names:
         X, y = DATASETS[name](return_X_y=True)
         k = len(np.unique(y))
         for units, Xu in (("as it comes", X), ("standardized", StandardScaler().fit_transform(X))):
             kmeans = [KMeans(k, n_init=10, random_state=s).fit_predict(Xu) for s in seeds]
-            start = time.perf_counter()
-            fits = [fit_labels(DeepClustering(k, random_state=s), Xu) for s in seeds]
-            seconds = (time.perf_counter() - start) / len(seeds)
-            failed = sum(labels is None for labels in fits)
-            fits = [labels for labels in fits if labels is not None]
-            deep = cell(y, fits) if fits else ("diverged", "")
-            if failed and fits:
-                deep = (f"{deep[0]}, {failed} diverged", deep[1])
-            rows.append([name, units, *cell(y, kmeans), *deep, f"{seconds:.1f}"])
+            cells = []
+            for autoencoder in args.autoencoder:
+                make = AUTOENCODERS[autoencoder]
+                start = time.perf_counter()
+                fits = [
+                    fit_labels(DeepClustering(k, autoencoder=make(), random_state=s), Xu)
+                    for s in seeds
+                ]
+                seconds = (time.perf_counter() - start) / len(seeds)
+                failed = sum(labels is None for labels in fits)
+                fits = [labels for labels in fits if labels is not None]
+                deep = cell(y, fits) if fits else ("diverged", "")
+                if failed and fits:
+                    deep = (f"{deep[0]}, {failed} diverged", deep[1])
+                cells += [*deep, f"{seconds:.1f}"]
+            rows.append([name, units, *cell(y, kmeans), *cells])
             print(" | ".join(rows[-1]), flush=True)
     text = "\n".join(
         [
