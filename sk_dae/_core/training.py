@@ -238,25 +238,23 @@ class _StoppingRule:
     """The stopping rule of scikit-learn's MLP over the training loss or, with held-out
     rows, the validation score; remembers the weights of the best epoch."""
 
-    def __init__(
-        self, module, tol, n_iter_no_change, *, early_stopping, score_to_beat, clean_error_bar
-    ):
+    def __init__(self, module, tol, n_iter_no_change, held_out, score_to_beat, clean_error_bar):
         self.tol = tol
-        self.clean_error_bar = clean_error_bar
         self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
+        # (X_val, Y_val, X_val_corrupted, batch_size); X_val None: no early stopping.
+        self.held_out = held_out
+        self.early_stopping = held_out[0] is not None
+        self.clean_error_bar = clean_error_bar
         self.no_improvement = 0
         # Continuing a model whose weights scored score_to_beat: they are the best so far.
         self.best_state = None
-        if early_stopping and math.isfinite(score_to_beat):
+        if self.early_stopping and math.isfinite(score_to_beat):
             self.best_state = copy.deepcopy(module.state_dict())
 
-    def record(
-        self, module, result, epoch_loss, X_val, batch_size, Y_val=None, X_val_corrupted=None
-    ):
-        """Record a finished epoch in ``result``, scored on ``X_val`` (against
-        ``Y_val`` when given) when given; return the validation score (or None) and
-        whether training should stop."""
+    def record(self, module, result, epoch_loss):
+        """Record a finished epoch in ``result``, scored on the held-out rows when there
+        are some; return the validation score (or None) and whether training should
+        stop."""
         if not math.isfinite(epoch_loss):
             raise TrainingDivergedError(
                 f"the training loss became {epoch_loss} at epoch {result.n_iter + 1}"
@@ -264,7 +262,8 @@ class _StoppingRule:
         result.n_iter += 1
         result.loss_curve.append(epoch_loss)
         score, eligible = None, True
-        if X_val is not None:
+        if self.early_stopping:
+            X_val, Y_val, X_val_corrupted, batch_size = self.held_out
             errors = validation_errors(
                 module,
                 X_val,
@@ -301,7 +300,11 @@ class _StoppingRule:
             self.best_state = copy.deepcopy(module.state_dict())
         return self.tol is not None and self.no_improvement > self.n_iter_no_change
 
-    def restore_best(self, module):
+    def restore_best(self, module, *, held_out_only=False):
+        """Load the best epoch's weights (with ``held_out_only``, only when they were
+        chosen on held-out rows)."""
+        if held_out_only and not self.early_stopping:
+            return
         if self.best_state is not None:
             module.load_state_dict(self.best_state)
 
@@ -384,16 +387,14 @@ def train(
     undefined.
     """
     result = TrainingResult(best_validation_score=best_validation_score)
-    early = dict(
-        early_stopping=X_val is not None,
-        score_to_beat=best_validation_score,
-        clean_error_bar=clean_error_bar,
+    held_out = (X_val, Y_val, X_val_corrupted, batch_size)
+    rule = _StoppingRule(
+        module, tol, n_iter_no_change, held_out, best_validation_score, clean_error_bar
     )
-    rule = _StoppingRule(module, tol, n_iter_no_change, **early)
     missing = any(bool(torch.isnan(t).any()) for t in (X, Y) if t is not None)
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule
-    step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
+    step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1, missing=missing)
     parts = (module, optimizer, generator, schedule, rule, result)
     if resume is not None:
         _resume(parts, resume)
@@ -401,12 +402,8 @@ def train(
     use_generator(module, generator)
     try:
         for epoch in range(result.n_iter, 0 if result.converged else max_iter):
-            epoch_loss = run_epoch(
-                module, X, result=result, missing=missing, **epoch_args, **step_args
-            )
-            score, stop = rule.record(
-                module, result, epoch_loss, X_val, batch_size, Y_val, X_val_corrupted
-            )
+            epoch_loss = run_epoch(module, X, result=result, **epoch_args, **step_args)
+            score, stop = rule.record(module, result, epoch_loss)
             if progress is not None:
                 progress(epoch, epoch_loss, score)
             result.converged = bool(check_convergence and stop)
@@ -418,8 +415,7 @@ def train(
         result.interrupted = True
         rule.restore_best(module)
     else:
-        if X_val is not None:
-            rule.restore_best(module)
+        rule.restore_best(module, held_out_only=True)
     finally:
         use_generator(module, None)
     module.eval()
