@@ -154,9 +154,23 @@ def _l1_penalty(module):
 
 
 def train_step(
-    module, clean, *, target=None, optimizer, corruptor, generator, loss, l1, missing=False
+    module,
+    clean,
+    *,
+    target=None,
+    optimizer,
+    corruptor,
+    generator,
+    loss,
+    l1,
+    missing=False,
+    augmenter=None,
 ):
     """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss.
+
+    An ``augmenter`` (an :class:`~sk_dae._core.augment.Augmenter` or None) first
+    transforms ``clean`` (and ``target`` alike): the augmented batch is then the clean
+    one the loss compares with.
 
     The loss compares the reconstruction with ``clean`` itself or, given ``target`` (the
     clean rows of a pair whose input ``clean`` is already noisy), with ``target``. With
@@ -164,6 +178,11 @@ def train_step(
     masked ones do (after the corruption too), and the loss counts the observed entries of
     the target only.
     """
+    if augmenter is not None:
+        if target is None:
+            clean = augmenter(clean, generator)
+        else:
+            clean, target = augmenter(clean, generator, target)
     observed = None
     if missing:
         present = ~torch.isnan(clean)
@@ -290,6 +309,7 @@ def train(
     check_convergence=True,
     schedule=None,
     progress=None,
+    augmenter=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
 
@@ -321,6 +341,9 @@ def train(
         Stepped after every optimizer step; None keeps the optimizer's learning rate.
     progress : callable or None
         Called after every epoch as ``progress(epoch, loss, validation_score)``.
+    augmenter : Augmenter or None
+        Transforms every training batch (and its targets alike) before the corruption;
+        held-out rows are scored as they are.
 
     A ``KeyboardInterrupt`` ends training early and sets ``result.interrupted``: the
     weights of the best epoch so far are restored, or, when no epoch has ended, the
@@ -335,6 +358,7 @@ def train(
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule
     step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1)
+    step_args["augmenter"] = augmenter
     module.train()
     use_generator(module, generator)
     try:
