@@ -141,6 +141,12 @@ for name in (
     "learning_curve",
     "quality",
     "layerwise",
+    "conv_threads1",
+    "conv_threads2",
+    "conv_quality_clean",
+    "conv_quality_gaussian",
+    "conv_quality_occlusion",
+    "conv_quality_clean_480s",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"

@@ -10,7 +10,7 @@ import pytest
 from conftest import CONSTANT_STEP, fit_quiet
 from sklearn.decomposition import PCA
 
-from sk_dae import DAEOutlierDetector, DeepClustering, DenoisingAutoencoder
+from sk_dae import DAEImputer, DAEOutlierDetector, DeepClustering, DenoisingAutoencoder
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -180,3 +180,7 @@ def test_wrappers_take_a_conv_autoencoder(X):
     labels = clusterer.fit_predict(X)
     assert set(labels) <= {0, 1, 2}
     assert clusterer.autoencoder_.module_.spec()["architecture"] == "conv"
+    missing = X.copy()
+    missing[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
+    filled = DAEImputer(autoencoder=conv(noise="masking", max_iter=2)).fit_transform(missing)
+    assert not np.isnan(filled).any()
