@@ -146,7 +146,7 @@ for name in (
     "conv_quality_clean",
     "conv_quality_gaussian",
     "conv_quality_occlusion",
-    "conv_quality_clean_480s",
+    "conv_quality_clean_420s",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
