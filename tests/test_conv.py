@@ -87,7 +87,7 @@ def test_conv_learns_the_digits_better_than_pca(digits_split):
     # held-out error never ends above PCA's and training improves on it.
     X_train, X_test = digits_split["X_train"], digits_split["X_test"]
     dae = DenoisingAutoencoder(
-        16, architecture="conv", max_iter=30, random_state=0, n_threads=1
+        16, architecture="conv", max_iter=15, random_state=0, n_threads=1
     ).fit(X_train)
     pca = PCA(16).fit(X_train)
     pca_mse = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
