@@ -31,7 +31,9 @@ from torch import nn
 from torch.nn import functional as F
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
+# SK_DAE_MNIST (as sk_dae.datasets.load_mnist reads it) points a checkout that is not
+# beside shared/ (a worktree) at the file.
+MNIST = Path(os.environ.get("SK_DAE_MNIST", REPO.parent / "shared" / "data" / "mnist.npz"))
 
 
 def load_all_rows(dataset):
@@ -201,6 +203,7 @@ COMMAND_ENVIRONMENT = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
+    "SK_DAE_MNIST",
 )
 
 

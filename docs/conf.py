@@ -143,6 +143,10 @@ for name in (
     "outlier_defaults",
     "quality",
     "layerwise",
+    "conv_threads1",
+    "conv_quality_clean",
+    "conv_quality_gaussian",
+    "conv_quality_occlusion",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"

@@ -36,7 +36,9 @@ from sklearn.utils.validation import (
 from . import _persistence
 from ._core import checkpoint as _checkpoints
 from ._core import threads as _threads
+from ._core.augment import AUGMENT_KINDS, Augmenter
 from ._core.checkpoint import Checkpoint, as_checkpoint
+from ._core.conv import build_network, conv_plan, multiply_adds_per_row, resolve_image_shape
 from ._core.data import (
     INFERENCE_BATCH_SIZE,
     batch_size_for,
@@ -52,13 +54,12 @@ from ._core.data import (
 from ._core.network import (
     ACTIVATIONS,
     Autoencoder,
-    build_autoencoder,
     float64_copy,
     hidden_activations,
     init_from_pca,
     init_output_bias,
 )
-from ._core.noise import NOISE_KINDS, Corruptor
+from ._core.noise import IMAGE_NOISE_KINDS, NOISE_KINDS, Corruptor
 from ._core.seeds import seeds
 from ._core.training import (
     CosineSchedule,
@@ -134,7 +135,34 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         than 256 features (images) a second of half that width (784 pixels:
         ``(512, 256)``; 64 pixels or a table of 30 columns: ``(128,)``). ``()`` with
         ``activation="identity"`` is a linear autoencoder, which learns the same subspace
-        as :class:`~sklearn.decomposition.PCA`.
+        as :class:`~sklearn.decomposition.PCA`. With ``architecture="conv"``, the dense
+        layers between the convolutions and the code; ``"auto"``: one of 256 units for
+        more than 256 pixels (28x28 digits), else of 128 (at least ``2 * n_components``).
+
+    architecture : {"mlp", "conv"}, default="mlp"
+        The network. ``"mlp"``: dense layers, which see every feature as unrelated to
+        the others. ``"conv"``: for rows that are pictures (``image_shape``), 3x3
+        convolutions whose depth, channels and strides follow the image size (each
+        layer halves every side of at least 8 pixels, at most 4 layers: one for 8x8
+        digits, two for 28x28 MNIST; see ``conv_channels``), then the dense layers
+        ``hidden_layer_sizes`` and the code, mirrored by transposed convolutions.
+        ``init``, batch norm, dropout, persistence, ``partial_fit`` and warm starts
+        work as for the MLP; ``tied_weights`` needs ``"mlp"``. See :ref:`images`.
+
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the pictures the rows
+        hold, flattened channels-last (``height * width * channels`` features, as
+        ``images.reshape(n, -1)`` of an ``(n, H, W, C)`` array gives them); a shape that
+        does not hold ``n_features`` values is refused. ``None``: where the network,
+        ``noise="occlusion"`` or ``augment`` need a shape, a square grey picture when
+        ``n_features`` is a perfect square (64: 8x8), else one row of ``n_features``
+        pixels. The resolved shape is stored in ``image_shape_``.
+
+    conv_channels : tuple of int or "auto", default="auto"
+        Channels of the encoder's convolutions, from the input towards the code, with
+        ``architecture="conv"``. ``"auto"``: 32, doubling per layer up to 128, one layer
+        per halving (8x8: ``(32,)``; 28x28: ``(32, 64)``). A given tuple keeps those
+        strides and adds layers of stride 1 beyond them.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
         Activation after every hidden layer. The code layer is always linear.
@@ -167,11 +195,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         minimum or maximum, half each; ``"swap"`` replaces a ``noise_level`` fraction of
         the entries by the same column's value in another row of the batch, drawn at
         random (the "swap noise" of tabular data: corrupted values keep each column's
-        distribution and units). ``None`` trains a plain autoencoder.
+        distribution and units); ``"occlusion"`` sets one block of every picture
+        (``image_shape``) to zero, covering a ``noise_level`` fraction of its area (its
+        sides ``sqrt(noise_level)`` of the picture's: 0.1276 is a 10x10 block of a 28x28
+        digit), at a random position. ``None`` trains a plain autoencoder.
 
     noise_level : float, default=0.1
         Standard deviation (gaussian) or fraction of corrupted entries (masking,
-        salt-and-pepper and swap, then at most 1).
+        salt-and-pepper, swap and occlusion, then at most 1).
 
     noise_scale : {"absolute", "std"}, default="absolute"
         Units of Gaussian noise. ``"absolute"``: the same standard deviation
@@ -186,6 +217,16 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``data_max_``), as saved images are clipped. ``"auto"`` clips when the output is a
         sigmoid, i.e. for data in [0, 1]. Set False to train on (and :meth:`corrupt` with)
         unclipped noise, True to clip whatever the output.
+
+    augment : {"shift", "affine"} or None, default=None
+        Random geometric changes of every training batch of pictures (``image_shape``),
+        drawn afresh per batch from ``random_state``, before the corruption: unlike
+        ``noise``, they change the clean rows too, so the input and its target move
+        together (both, with ``target="y"``). ``"shift"``: a move by whole pixels, up to
+        a tenth of each side (3 pixels of a 28x28 digit, 1 of an 8x8); ``"affine"``: a
+        shift up to a tenth of each side, a rotation up to 10 degrees and a scaling by
+        0.9 to 1.1, interpolated. Pixels moved in from outside are zero. Held-out rows
+        are scored unchanged. Works with either ``architecture``.
 
     transform_layers : {"code", "all"}, default="code"
         What :meth:`transform` returns: ``"code"``, the latent code ``E(x)``
@@ -337,6 +378,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     output_activation_ : str
         The output activation used, ``"auto"`` resolved.
 
+    image_shape_ : tuple of int or None
+        ``(height, width, channels)`` of the pictures the rows hold, ``image_shape``
+        resolved; None when nothing needed a shape (an MLP without ``image_shape``,
+        occlusion or ``augment``).
+
     data_min_, data_max_ : float
         Smallest and largest value of the training data: the clip range of Gaussian
         noise and the values of salt-and-pepper noise.
@@ -413,6 +459,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
+        "architecture": [StrOptions({"mlp", "conv"})],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like", StrOptions({"auto"})],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "sigmoid", "identity"})],
         "loss": [StrOptions({"mse", "bce"})],
@@ -421,6 +470,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "noise_scale": [StrOptions({"absolute", "std"})],
         "clip_noise": ["boolean", StrOptions({"auto"})],
+        "augment": [StrOptions(set(AUGMENT_KINDS)), None],
         "transform_layers": [StrOptions({"code", "all"})],
         "init": [StrOptions({"auto", "pca", "random"})],
         "tied_weights": ["boolean"],
@@ -451,6 +501,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         n_components=16,
         *,
         hidden_layer_sizes="auto",
+        architecture="mlp",
+        image_shape=None,
+        conv_channels="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -459,6 +512,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         noise_level=0.1,
         noise_scale="absolute",
         clip_noise="auto",
+        augment=None,
         transform_layers="code",
         init="auto",
         tied_weights=False,
@@ -485,6 +539,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
         self.activation = activation
         self.output_activation = output_activation
         self.loss = loss
@@ -493,6 +550,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.noise_level = noise_level
         self.noise_scale = noise_scale
         self.clip_noise = clip_noise
+        self.augment = augment
         self.transform_layers = transform_layers
         self.init = init
         self.tied_weights = tied_weights
@@ -575,8 +633,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             hidden, device = self._check_params(incremental)
             X, data_range = self._check_input(X, continuing, incremental)
             Y, target_range = self._check_target(X, y, data_range)
-            hidden = _resolve_hidden(hidden, X.shape[1], self.n_components)
-            work = _training_work(self, X.shape, hidden, incremental)
+            image_shape = self._image_shape(X.shape[1])
+            hidden = _resolve_hidden(hidden, X.shape[1], self.n_components, self.architecture)
+            work = _training_work(self, X.shape, hidden, incremental, image_shape)
             held_out = self._holds_out(incremental, X.shape[0])
             writer, saved = self._checkpoint_for(X, Y, continuing, incremental, device)
             with _threads.limit(self.n_threads, work):
@@ -594,6 +653,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     (init_seed, noise_seed),
                     continuing,
                     incremental,
+                    image_shape=image_shape,
                 )
                 data = self._training_data(X, Y, device, split_seed, held_out)
                 data = self._with_corrupted_check(data, model, check_seed)
@@ -643,12 +703,42 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if incremental and self.early_stopping is True:
             # As scikit-learn's MLP: there is no held-out set to stop on in one chunk.
             raise ValueError("partial_fit does not support early_stopping=True.")
-        if self.noise in ("masking", "salt_and_pepper", "swap") and self.noise_level > 1:
+        if (
+            self.noise in ("masking", "salt_and_pepper", "swap", "occlusion")
+            and self.noise_level > 1
+        ):
             raise ValueError(
                 f"noise_level must be a fraction in [0, 1] for noise={self.noise!r}; "
                 f"got {self.noise_level}."
             )
+        if self.architecture == "conv" and self.tied_weights:
+            raise ValueError(
+                "tied_weights=True needs architecture='mlp': a convolutional decoder has "
+                "weights of its own."
+            )
         return check_hidden_layer_sizes(self.hidden_layer_sizes), resolve_device(self.device)
+
+    def _image_shape(self, n_features):
+        """``(H, W, C)`` of the rows, from ``image_shape`` (checked against
+        ``n_features``), or None when nothing needs it; ``image_shape=None`` for a conv
+        network, occlusion or augmentation is a square grey image when ``n_features`` is
+        a perfect square, else one row of pixels."""
+        needs_images = (
+            self.architecture == "conv"
+            or self.noise in IMAGE_NOISE_KINDS
+            or self.augment is not None
+        )
+        if self.image_shape is None and not needs_images:
+            return None
+        try:
+            return resolve_image_shape(self.image_shape, n_features)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "image_shape" in str(exc):
+                raise
+            raise ValueError(
+                f"image_shape must be (height, width) or (height, width, channels) of "
+                f"positive ints; got {self.image_shape!r}."
+            ) from None
 
     def _check_input(self, X, continuing, incremental):
         """Validated ``X`` (float32 unless it is float64) and its ``(min, max)``."""
@@ -713,7 +803,17 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             )
 
     def _start_model(
-        self, target, hidden, device, ranges, scale, model_seeds, continuing, incremental
+        self,
+        target,
+        hidden,
+        device,
+        ranges,
+        scale,
+        model_seeds,
+        continuing,
+        incremental,
+        *,
+        image_shape=None,
     ):
         """A new network, optimizer and noise stream, or the fitted ones continued, as a
         :class:`_Model`.
@@ -721,13 +821,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``target`` is what the network learns to output (``X`` or ``Y``: a new network's
         output starts at its column means). ``ranges`` holds the ``(min, max)`` of the
         inputs (the range of the noise) and of the targets (what the output activation
-        must reach); ``model_seeds`` the seeds of the weights and of the noise.
+        must reach); ``model_seeds`` the seeds of the weights and of the noise;
+        ``image_shape`` the ``(H, W, C)`` of the rows (None when nothing needs it).
         """
         data_range, target_range = ranges
         init_seed, noise_seed = model_seeds
         pca_start = False
         if continuing:
-            self._check_same_architecture(hidden)
+            self._check_same_architecture(hidden, image_shape)
             module = copy.deepcopy(self.module_).to(device)
             data_range = (self.data_min_, self.data_max_)
             output_activation = self.output_activation_
@@ -737,31 +838,42 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 pca = _principal_components(target, self.n_components, init_seed)
             pca_start = pca is not None
             output_activation = self._resolve_output_activation(*target_range, pca_start)
-            module = self._new_network(target, hidden, output_activation, init_seed, device, pca)
+            module = self._new_network(
+                target, hidden, output_activation, init_seed, device, pca, image_shape
+            )
         self._check_loss_fits(*target_range)
         if continuing:
             self._warn_if_out_of_reach(output_activation, *target_range)
         return _Model(
             module=module,
             optimizer=self._optimizer_for(module, continuing),
-            corruptor=self._corruptor(output_activation, *data_range, scale),
+            corruptor=self._corruptor(output_activation, *data_range, scale, image_shape),
+            augmenter=None if self.augment is None else Augmenter(self.augment, image_shape),
             generator=self._noise_generator(device, noise_seed, incremental),
             device=device,
             data_range=data_range,
             output_activation=output_activation,
             feature_scale=scale,
             pca_start=pca_start,
+            image_shape=image_shape,
         )
 
-    def _new_network(self, target, hidden, output_activation, seed, device, pca):
+    def _new_network(self, target, hidden, output_activation, seed, device, pca, image_shape):
         """A network initialised from ``seed`` on ``device``: as the PCA ``pca`` (a mean
         and components) when given, else with its output starting at the column means of
-        ``target``."""
-        module = build_autoencoder(
+        ``target``; convolutional over images of ``image_shape`` with
+        ``architecture="conv"``."""
+        conv = {}
+        if self.architecture == "conv":
+            conv = dict(
+                architecture="conv", image_shape=image_shape, conv_channels=self.conv_channels
+            )
+        module = build_network(
             target.shape[1],
             self.n_components,
             hidden,
             seed=seed,
+            **conv,
             activation=self.activation,
             output_activation=output_activation,
             tied_weights=self.tied_weights,
@@ -805,13 +917,22 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             return generator.set_state(previous.get_state())
         return generator.manual_seed(seed)
 
-    def _check_same_architecture(self, hidden):
+    def _check_same_architecture(self, hidden, image_shape):
         widths = self.module_.widths
         if widths[-1] != self.n_components or tuple(widths[1:-1]) != tuple(hidden):
             raise ValueError(
                 "warm_start and partial_fit continue the fitted network, whose shape "
                 f"({widths}) does not match n_components={self.n_components} and "
                 f"hidden_layer_sizes={hidden}. Set warm_start=False to train a new network."
+            )
+        spec = self.module_.spec()
+        fitted = spec.get("architecture", "mlp"), spec.get("image_shape", image_shape)
+        if fitted != (self.architecture, image_shape):
+            raise ValueError(
+                "warm_start and partial_fit continue the fitted network, a "
+                f"{fitted[0]!r} network of images {fitted[1]}, which does not match "
+                f"architecture={self.architecture!r} and image_shape={self.image_shape!r}. "
+                "Set warm_start=False to train a new network."
             )
 
     def _check_loss_fits(self, data_min, data_max):
@@ -848,10 +969,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 group["lr"] = learning_rate
         return optimizer
 
-    def _corruptor(self, output_activation, data_min, data_max, scale=None):
+    def _corruptor(self, output_activation, data_min, data_max, scale=None, image_shape=None):
         """The training corruption: Gaussian noise is clipped to the data's range as
         ``clip_noise`` says ("auto": when the output is a sigmoid), and in units of
-        ``scale`` (per feature) when given."""
+        ``scale`` (per feature) when given; occlusion hides blocks of images of
+        ``image_shape``."""
         clip = self.clip_noise
         if clip == "auto":
             clip = output_activation == "sigmoid"
@@ -862,6 +984,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             high=data_max,
             clip=bool(clip),
             scale=None if scale is None else torch.as_tensor(scale, dtype=torch.float32),
+            image_shape=image_shape,
         )
 
     def _training_data(self, X, Y, device, seed, held_out):
@@ -940,6 +1063,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     progress=progress,
                     checkpoint=checkpoint[0],
                     resume=checkpoint[1],
+                    augmenter=model.augmenter,
                 )
             except TrainingDivergedError as exc:
                 low, high = data_range
@@ -972,6 +1096,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.output_activation_ = model.output_activation
         self.data_min_, self.data_max_ = model.data_range
         self.feature_scale_ = model.feature_scale
+        self.image_shape_ = model.image_shape
         self.loss_curve_ = loss_curve + result.loss_curve
         self.n_iter_ = n_iter + result.n_iter
         self.t_ = t + result.n_samples_seen
@@ -1282,6 +1407,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             self.data_min_,
             self.data_max_,
             self.feature_scale_,
+            getattr(self, "image_shape_", None),
         )
         with _threads.limit(self.n_threads, _inference_work(None, X)):
             return corrupt_array(X, corruptor, seeds(random_state, 3)[1], dtype=X.dtype)
@@ -1410,6 +1536,8 @@ class _Model:
     output_activation: str
     feature_scale: np.ndarray | None
     pca_start: bool
+    image_shape: tuple | None = None
+    augmenter: Augmenter | None = None
 
 
 @dataclass(frozen=True)
@@ -1426,14 +1554,29 @@ class _TrainingData:
     X_val_corrupted: torch.Tensor | None = None
 
 
-def _training_work(estimator, shape, hidden, incremental):
+def _training_work(estimator, shape, hidden, incremental, image_shape=None):
     """What fitting ``estimator`` on validated data of ``shape`` with the resolved
-    ``hidden`` widths computes, for the thread policy."""
+    ``hidden`` widths (and images of ``image_shape``) computes, for the thread policy."""
     n_samples, n_features = shape
     widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
     batch_size = batch_size_for(estimator.batch_size, n_samples)
     epochs = 1 if incremental else epochs_for(estimator.max_iter, n_samples, batch_size)
-    return _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
+    work = _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
+    if estimator.architecture != "conv":
+        return work
+    # A convolution's products are not those of its weights: count its multiply-adds.
+    channels, strides = conv_plan(image_shape, estimator.conv_channels)
+    spec = dict(
+        architecture="conv",
+        n_features=n_features,
+        n_components=estimator.n_components,
+        hidden_layer_sizes=hidden,
+        image_shape=image_shape,
+        conv_channels=channels,
+        conv_strides=strides,
+    )
+    flops = 2 * min(batch_size, n_samples) * multiply_adds_per_row(spec) * 3
+    return _threads.Work(flops, work.n_batches)
 
 
 def _inference_work(module, X):
@@ -1461,12 +1604,16 @@ def fit_fingerprint(estimator, start, *arrays):
     return _checkpoints.fingerprint(description, *arrays)
 
 
-def _resolve_hidden(sizes, n_features, n_components):
+def _resolve_hidden(sizes, n_features, n_components, architecture="mlp"):
     """``hidden_layer_sizes``, with ``"auto"`` resolved from the data's width: one layer
     of ``max(128, 2 * n_features, 2 * n_components)`` units (at most 512) and, for more
-    than 256 features (images), a second one of half that width."""
+    than 256 features (images), a second one of half that width. A convolutional
+    network's dense layers come after its convolutions: one of 256 units for more than
+    256 pixels, else of 128."""
     if sizes != "auto":
         return sizes
+    if architecture == "conv":
+        return (max(256 if n_features > 256 else 128, 2 * n_components),)
     width = min(512, max(128, 2 * n_features, 2 * n_components))
     return (width, width // 2) if n_features > 256 else (width,)
 

@@ -72,8 +72,8 @@ import numpy as np
 import sklearn
 import torch
 
+from ._core.conv import build_network
 from ._core.jsoncodec import TENSOR_PREFIX, Decoder, Encoder
-from ._core.network import build_autoencoder
 from ._core.training import learning_rate_for, make_optimizer
 from ._version import __version__
 
@@ -225,7 +225,7 @@ def live_state(state, *, stacklevel=2, estimator="DenoisingAutoencoder"):
         return state
     saved_device = torch.device(state["device_"])
     device = loadable_device(saved_device)
-    module = build_autoencoder(**spec, seed=0)
+    module = build_network(**spec, seed=0)
     module.load_state_dict(module_state)
     state["module_"] = module.to(device).eval()
     state["device_"] = device
@@ -526,6 +526,10 @@ def _check_spec(path, spec, tensors):
     """
     try:
         widths = [spec["n_features"], *spec["hidden_layer_sizes"], spec["n_components"]]
+        if spec.get("architecture", "mlp") == "conv":
+            # The channels size weights too; the image must hold the features.
+            widths += [*spec["conv_channels"], *spec["image_shape"]]
+            widths += [k for stride in spec["conv_strides"] for k in stride]
         widths_ok = all(isinstance(w, int) and not isinstance(w, bool) for w in widths)
     except (KeyError, TypeError):
         widths_ok = False

@@ -76,6 +76,27 @@ def test_bench_fit_flop_count(bench):
     assert module.epoch_flops(widths, 10) == expected
 
 
+def test_bench_conv_quick(bench, common, tmp_path):
+    output = tmp_path / "conv.md"
+    text = bench("bench_conv").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert_written(common, output, text)
+    for name in ("torch loop", "torch loop, channels-last weights", "sk_dae fit, occlusion"):
+        assert f"| {name} " in text
+    assert "nan" not in text
+
+
+@pytest.mark.parametrize("task", ["clean", "occlusion"])
+def test_bench_conv_quality_quick(bench, common, tmp_path, task):
+    output = tmp_path / "conv_quality.md"
+    text = bench("bench_conv_quality").main(
+        ["--quick", "--threads", "1", "--task", task, "--output", str(output)]
+    )
+    assert_written(common, output, text)
+    for name in ("PCA-32", "MLP default", "conv"):
+        assert f"| {name} " in text
+    assert "held-out MSE by epoch" in text
+
+
 def test_bench_transform_quick(bench, common, tmp_path):
     memmaps = tmp_path / "memmaps"
     memmaps.mkdir()

@@ -22,6 +22,19 @@ def _fast_estimators():
             early_stopping=True,
             max_iter=5,
         ),
+        # A convolutional network: rows of 2-10 features are square images when they can
+        # be (4, 9), else one row of pixels; occlusion and shifts need nothing more.
+        DenoisingAutoencoder(
+            n_components=2,
+            hidden_layer_sizes=(8,),
+            architecture="conv",
+            conv_channels=(4,),
+            noise="occlusion",
+            noise_level=0.25,
+            augment="shift",
+            dropout=0.1,
+            max_iter=5,
+        ),
         # The outlier detector: contamination="auto", then a fraction with the plain MSE.
         DAEOutlierDetector(
             DenoisingAutoencoder(n_components=2, hidden_layer_sizes=(8,), max_iter=5)

@@ -52,7 +52,15 @@ LAYOUT = {
     "_version": ("the version", set()),
     "_core": ("the core's docstring", set()),
     "_core.network": ("the encoder/decoder ``nn.Module``, weights from a seed", set()),
-    "_core.noise": ("corruption of a batch (Gaussian, masking, salt-and-pepper, swap)", set()),
+    "_core.conv": (
+        "the convolutional ``nn.Module`` of image rows; either network from its spec",
+        {"_core.network"},
+    ),
+    "_core.noise": (
+        "corruption of a batch (Gaussian, masking, salt-and-pepper, swap, occlusion)",
+        set(),
+    ),
+    "_core.augment": ("random shifts, rotations and scalings of image batches", set()),
     "_core.data": (
         "tensors, the validation split, batches, batched inference, seeded corruption",
         set(),
@@ -78,12 +86,14 @@ LAYOUT = {
     "_validation": ("checks of user input shared by the estimators", set()),
     "_persistence": (
         "pickle state, the safe file, version checks",
-        {"_core.jsoncodec", "_core.network", "_core.training", "_version"},
+        {"_core.conv", "_core.jsoncodec", "_core.training", "_version"},
     ),
     "_autoencoder": (
         "``DenoisingAutoencoder``: parameters, validation, fitted attributes",
         {
             "_core.checkpoint",
+            "_core.augment",
+            "_core.conv",
             "_core.data",
             "_core.network",
             "_core.noise",

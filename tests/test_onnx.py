@@ -53,8 +53,9 @@ def run(onx, X):
             np.float32,
         ),
         ({"transform_layers": "all", "hidden_layer_sizes": (16, 8)}, np.float32),
+        ({"architecture": "conv", "image_shape": (8, 8), "init": "pca"}, np.float32),
     ],
-    ids=["default", "float64", "linear-path", "tied-batchnorm-dropout-tanh", "all-layers"],
+    ids=["default", "float64", "linear-path", "tied-batchnorm-dropout-tanh", "all-layers", "conv"],
 )
 def test_transform_is_reproduced_by_onnxruntime(data, params, dtype):
     X = data[0].astype(dtype)

@@ -175,3 +175,11 @@ def test_a_checkpoint_parameter_round_trips_as_an_sk_dae_type():
 
     model = small_autoencoder(checkpoint=Checkpoint("fit.ckpt", every_epochs=2))
     assert round_trip(model).checkpoint == model.checkpoint
+
+
+def test_a_convolutional_autoencoder_round_trips_with_equal_codes(data):
+    X = data[0]
+    conv = fit_quiet(small_autoencoder(architecture="conv", image_shape=(8, 8)), X)
+    loaded = round_trip(conv)
+    assert loaded.module_.spec()["architecture"] == "conv"
+    np.testing.assert_array_equal(loaded.transform(X), conv.transform(X))

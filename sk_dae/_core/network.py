@@ -245,16 +245,18 @@ def build_autoencoder(n_features, n_components, hidden_layer_sizes, *, seed, **o
 
 
 def init_weights(module, seed):
-    """Re-initialise every linear layer from ``seed`` without touching torch's global RNG.
+    """Re-initialise every linear and convolutional layer from ``seed`` without touching
+    torch's global RNG.
 
     Weights follow Glorot/Xavier uniform (as scikit-learn's MLP does), biases start at zero.
     """
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
     with torch.no_grad():
         for layer in module.modules():
-            if isinstance(layer, nn.Linear):
+            if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.xavier_uniform_(layer.weight, generator=generator)
-                layer.bias.zero_()
+                if layer.bias is not None:
+                    layer.bias.zero_()
             elif isinstance(layer, TiedLinear):
                 layer.bias.zero_()
     return module

@@ -8,9 +8,14 @@ shape in the training loop allocates nothing after the first call.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-NOISE_KINDS = ("gaussian", "masking", "salt_and_pepper", "swap")
+NOISE_KINDS = ("gaussian", "masking", "salt_and_pepper", "swap", "occlusion")
+
+#: The noises that see rows as images and need their shape.
+IMAGE_NOISE_KINDS = ("occlusion",)
 
 
 def gaussian_noise(x, std, generator, *, clip=None, scale=None, out=None):
@@ -79,6 +84,34 @@ def swap_noise(x, fraction, generator, *, out=None):
     return torch.where(swap, out, x, out=out)
 
 
+def occlusion_noise(x, fraction, generator, *, image_shape, out=None):
+    """Return ``x`` with one random block of every image set to zero: the image
+    counterpart of masking noise, which hides pixels one by one.
+
+    ``x`` holds flat channels-last rows of images of ``image_shape`` ``(H, W, C)``. The
+    block covers about a ``fraction`` of the image, its sides a ``sqrt(fraction)`` share
+    of the image's (rounded; ``fraction=0.1276`` is a 10x10 block of a 28x28 digit), in
+    every channel, at a position drawn uniformly among those that keep it inside the
+    image.
+    """
+    height, width, channels = image_shape
+    side = math.sqrt(fraction)
+    block_h, block_w = min(height, round(side * height)), min(width, round(side * width))
+    out = _buffer_like(x, out)
+    n_rows = x.shape[0]
+    if block_h == 0 or block_w == 0 or n_rows == 0:
+        return out.copy_(x)
+    top = torch.randint(0, height - block_h + 1, (n_rows, 1), generator=generator, device=x.device)
+    left = torch.randint(0, width - block_w + 1, (n_rows, 1), generator=generator, device=x.device)
+    rows = torch.arange(height, device=x.device) - top
+    cols = torch.arange(width, device=x.device) - left
+    inside_rows = (rows >= 0) & (rows < block_h)
+    inside_cols = (cols >= 0) & (cols < block_w)
+    block = (inside_rows[:, :, None] & inside_cols[:, None, :]).unsqueeze(3)
+    block = block.expand(n_rows, height, width, channels).reshape(n_rows, -1)
+    return out.copy_(x).masked_fill_(block, 0.0)
+
+
 def _scratch_like(x):
     return torch.empty_like(x), torch.empty_like(x, dtype=torch.bool)
 
@@ -94,10 +127,11 @@ class Corruptor:
 
     Parameters
     ----------
-    kind : {"gaussian", "masking", "salt_and_pepper", "swap"} or None
+    kind : {"gaussian", "masking", "salt_and_pepper", "swap", "occlusion"} or None
         The noise process; ``None`` returns the input unchanged.
     level : float
-        Standard deviation (gaussian) or fraction of corrupted entries (the others).
+        Standard deviation (gaussian) or fraction of corrupted entries (the others; for
+        occlusion, of every image's area, hidden as one block).
     scale : torch.Tensor or None
         One value per column multiplying the Gaussian noise (e.g. each feature's standard
         deviation, to give noise in units of it); None for the same noise everywhere.
@@ -106,11 +140,16 @@ class Corruptor:
         and the pepper and salt values of salt-and-pepper noise.
     clip : bool
         Clip Gaussian-corrupted values to ``[low, high]``.
+    image_shape : tuple of int or None
+        ``(H, W, C)`` of the images the rows hold (flat, channels-last); occlusion needs it.
     """
 
-    def __init__(self, kind, level, *, low=0.0, high=1.0, clip=False, scale=None):
+    def __init__(self, kind, level, *, low=0.0, high=1.0, clip=False, scale=None, image_shape=None):
         if kind is not None and kind not in NOISE_KINDS:
             raise ValueError(f"unknown noise kind {kind!r}; expected one of {NOISE_KINDS}")
+        if kind in IMAGE_NOISE_KINDS and image_shape is None:
+            raise ValueError(f"{kind} noise needs the shape of the images")
+        self.image_shape = None if image_shape is None else tuple(image_shape)
         self.kind = kind
         self.level = float(level)
         self.low = float(low)
@@ -137,6 +176,8 @@ class Corruptor:
             out = masking_noise(x, self.level, generator, out=out)
         elif self.kind == "swap":
             out = swap_noise(x, self.level, generator, out=out)
+        elif self.kind == "occlusion":
+            out = occlusion_noise(x, self.level, generator, image_shape=self.image_shape, out=out)
         else:
             scratch = None
             if reuse_buffer:

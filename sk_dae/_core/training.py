@@ -178,9 +178,23 @@ def _l1_penalty(module):
 
 
 def train_step(
-    module, clean, *, target=None, optimizer, corruptor, generator, loss, l1, missing=False
+    module,
+    clean,
+    *,
+    target=None,
+    optimizer,
+    corruptor,
+    generator,
+    loss,
+    l1,
+    missing=False,
+    augmenter=None,
 ):
     """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss.
+
+    An ``augmenter`` (an :class:`~sk_dae._core.augment.Augmenter` or None) first
+    transforms ``clean`` (and ``target`` alike): the augmented batch is then the clean
+    one the loss compares with.
 
     The loss compares the reconstruction with ``clean`` itself or, given ``target`` (the
     clean rows of a pair whose input ``clean`` is already noisy), with ``target``. With
@@ -188,6 +202,11 @@ def train_step(
     masked ones do (after the corruption too), and the loss counts the observed entries of
     the target only.
     """
+    if augmenter is not None:
+        if target is None:
+            clean = augmenter(clean, generator)
+        else:
+            clean, target = augmenter(clean, generator, target)
     observed = None
     if missing:
         present = ~torch.isnan(clean)
@@ -334,6 +353,7 @@ def train(
     progress=None,
     checkpoint=None,
     resume=None,
+    augmenter=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
 
@@ -379,6 +399,9 @@ def train(
         A training state written by ``checkpoint``: training continues from it (the
         module, optimizer, generator, schedule and stopping rule as they were then, on
         the same data and settings) to the result of an uninterrupted call.
+    augmenter : Augmenter or None
+        Transforms every training batch (and its targets alike) before the corruption;
+        held-out rows are scored as they are.
 
     A ``KeyboardInterrupt`` ends training early and sets ``result.interrupted``: the
     weights of the best epoch so far are restored, or, when no epoch has ended, the
@@ -395,20 +418,19 @@ def train(
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule
     step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1, missing=missing)
+    step_args["augmenter"] = augmenter
     parts = (module, optimizer, generator, schedule, rule, result)
     if resume is not None:
         _resume(parts, resume)
+    after_epoch = _after_epoch(progress, checkpoint, parts)
     module.train()
     use_generator(module, generator)
     try:
         for epoch in range(result.n_iter, 0 if result.converged else max_iter):
             epoch_loss = run_epoch(module, X, result=result, **epoch_args, **step_args)
             score, stop = rule.record(module, result, epoch_loss)
-            if progress is not None:
-                progress(epoch, epoch_loss, score)
             result.converged = bool(check_convergence and stop)
-            if checkpoint is not None:
-                checkpoint(result.n_iter, lambda: training_state(*parts))
+            after_epoch(epoch, epoch_loss, score)
             if result.converged:
                 break
     except KeyboardInterrupt:
@@ -420,6 +442,19 @@ def train(
         use_generator(module, None)
     module.eval()
     return result
+
+
+def _after_epoch(progress, checkpoint, parts):
+    """What :func:`train` calls after every epoch: ``progress``, then ``checkpoint``
+    with the state of ``parts`` (each may be None)."""
+
+    def call(epoch, epoch_loss, score):
+        if progress is not None:
+            progress(epoch, epoch_loss, score)
+        if checkpoint is not None:
+            checkpoint(parts[-1].n_iter, lambda: training_state(*parts))
+
+    return call
 
 
 def training_state(module, optimizer, generator, schedule, rule, result):

@@ -28,6 +28,13 @@ def _gen(seed):
     return torch.Generator().manual_seed(seed)
 
 
+def _corruptor(kind, level, n_features):
+    """``Corruptor(kind, level)``; occlusion sees rows of ``n_features`` as one-row
+    images."""
+    image_shape = (1, n_features, 1) if kind == "occlusion" else None
+    return Corruptor(kind, level, image_shape=image_shape)
+
+
 @pytest.fixture(scope="module")
 def x():
     """Values in [0.1, 0.9]: strictly inside the default [low, high] = [0, 1]."""
@@ -35,7 +42,7 @@ def x():
 
 
 def test_noise_kinds():
-    assert set(NOISE_KINDS) == {"gaussian", "masking", "salt_and_pepper", "swap"}
+    assert set(NOISE_KINDS) == {"gaussian", "masking", "salt_and_pepper", "swap", "occlusion"}
 
 
 @pytest.mark.parametrize("std", [0.1, 0.5, 2.0])
@@ -115,9 +122,9 @@ def test_salt_and_pepper_function_matches_the_corruptor(x):
 
 @pytest.mark.parametrize("kind", NOISE_KINDS)
 def test_each_kind_is_reproducible_from_a_seeded_generator(x, kind):
-    a = Corruptor(kind, 0.3)(x, _gen(10), reuse_buffer=False)
-    b = Corruptor(kind, 0.3)(x, _gen(10), reuse_buffer=False)
-    c = Corruptor(kind, 0.3)(x, _gen(11), reuse_buffer=False)
+    a = _corruptor(kind, 0.3, x.shape[1])(x, _gen(10), reuse_buffer=False)
+    b = _corruptor(kind, 0.3, x.shape[1])(x, _gen(10), reuse_buffer=False)
+    c = _corruptor(kind, 0.3, x.shape[1])(x, _gen(11), reuse_buffer=False)
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
 
@@ -126,13 +133,13 @@ def test_each_kind_is_reproducible_from_a_seeded_generator(x, kind):
 def test_corruption_leaves_the_global_rng_untouched(x, kind):
     torch.manual_seed(0)
     state = torch.get_rng_state()
-    Corruptor(kind, 0.3)(x, _gen(10))
+    _corruptor(kind, 0.3, x.shape[1])(x, _gen(10))
     assert torch.equal(torch.get_rng_state(), state)
 
 
 @pytest.mark.parametrize("kind", NOISE_KINDS)
 def test_consecutive_calls_draw_fresh_noise(x, kind):
-    corruptor = Corruptor(kind, 0.3)
+    corruptor = _corruptor(kind, 0.3, x.shape[1])
     generator = _gen(10)
     first = corruptor(x, generator).clone()
     second = corruptor(x, generator)
@@ -153,7 +160,7 @@ def test_no_kind_or_zero_level_returns_the_input(x, kind, level):
 def test_without_buffer_reuse_each_call_returns_a_fresh_tensor(kind):
     data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
     original = data.clone()
-    corruptor = Corruptor(kind, 0.3)
+    corruptor = _corruptor(kind, 0.3, data.shape[1])
     generator = _gen(1)
     a = corruptor(data, generator, reuse_buffer=False)
     a_copy = a.clone()
@@ -168,7 +175,7 @@ def test_without_buffer_reuse_each_call_returns_a_fresh_tensor(kind):
 @pytest.mark.parametrize("kind", NOISE_KINDS)
 def test_a_fresh_result_is_not_overwritten_by_later_buffered_calls(kind):
     data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
-    corruptor = Corruptor(kind, 0.3)
+    corruptor = _corruptor(kind, 0.3, data.shape[1])
     generator = _gen(1)
     fresh = corruptor(data, generator, reuse_buffer=False)
     fresh_copy = fresh.clone()
@@ -181,7 +188,7 @@ def test_a_fresh_result_is_not_overwritten_by_later_buffered_calls(kind):
 def test_buffer_reuse_returns_the_same_storage_and_never_modifies_the_input(kind):
     data = torch.rand(50, 20, generator=_gen(0)) * 0.8 + 0.1
     original = data.clone()
-    corruptor = Corruptor(kind, 0.3)
+    corruptor = _corruptor(kind, 0.3, data.shape[1])
     generator = _gen(1)
     a = corruptor(data, generator)
     b = corruptor(data, generator)
@@ -198,7 +205,7 @@ def test_buffer_reuse_returns_the_same_storage_and_never_modifies_the_input(kind
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_output_keeps_shape_and_dtype(kind, dtype):
     data = torch.rand(30, 4, generator=_gen(0), dtype=dtype)
-    out = Corruptor(kind, 0.3)(data, _gen(1))
+    out = _corruptor(kind, 0.3, data.shape[1])(data, _gen(1))
     assert out.shape == data.shape
     assert out.dtype == dtype
 
@@ -256,3 +263,28 @@ def test_gaussian_scale_follows_the_dtype_of_the_batch():
     data = torch.zeros(10, 2, dtype=torch.float64)
     out = Corruptor("gaussian", 0.1, scale=torch.tensor([1.0, 2.0]))(data, _gen(8))
     assert out.dtype == torch.float64
+
+
+def test_occlusion_hides_one_block_of_every_image():
+    shape = (28, 28, 3)
+    x = torch.rand(50, 28 * 28 * 3, generator=_gen(0)) + 0.5
+    out = Corruptor("occlusion", 100 / 784, image_shape=shape)(x, _gen(1))
+    hidden = (out == 0).reshape(50, *shape)
+    assert torch.equal(hidden, hidden[..., :1].expand_as(hidden))  # every channel alike
+    for image in hidden[..., 0]:
+        rows, cols = image.any(dim=1).nonzero(), image.any(dim=0).nonzero()
+        assert len(rows) == 10 and len(cols) == 10 and int(image.sum()) == 100
+        assert rows.max() - rows.min() == 9 and cols.max() - cols.min() == 9
+    kept = ~(out == 0)
+    assert torch.equal(out[kept], x[kept])
+    tops = {int(image.any(dim=1).nonzero()[0, 0]) for image in hidden[..., 0]}
+    assert len(tops) > 5  # positions drawn per image
+
+
+def test_occlusion_is_seeded_and_needs_a_shape():
+    x = torch.rand(20, 64, generator=_gen(0))
+    occlude = Corruptor("occlusion", 0.25, image_shape=(8, 8, 1))
+    assert torch.equal(occlude(x, _gen(3), reuse_buffer=False), occlude(x, _gen(3)))
+    assert torch.equal(Corruptor("occlusion", 0.0, image_shape=(8, 8, 1))(x, _gen(3)), x)
+    with pytest.raises(ValueError, match="shape of the images"):
+        Corruptor("occlusion", 0.25)
