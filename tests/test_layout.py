@@ -33,6 +33,10 @@ FOLDERS = {
         "the clusterer, the pipeline helper and the embedding step below both",
         {"_core", ".", "clustering"},
     ),
+    "image": (
+        "the denoiser of whole images of any size",
+        {"_core", ".", "image"},
+    ),
     "_experiment": (
         "the ``sk-dae`` command line and its experiments; it uses the library as a user "
         "would, and nothing in the library imports it",
@@ -60,6 +64,10 @@ LAYOUT = {
     "_core.seeds": ("independent seeds from a ``random_state``, never the global RNG", set()),
     "_core.threads": ("who owns torch's CPU threads during a call", set()),
     "_core.jsoncodec": ("JSON for the safe file's header (tuples, arrays, ...)", set()),
+    "_core.image_net": (
+        "the fully convolutional residual denoiser, its crops, blind spots and training",
+        set(),
+    ),
     "_core.training": (
         "the autoencoder's epoch loop, stopping rule, progress bar",
         {"_core.data", "_core.network"},
@@ -115,6 +123,18 @@ LAYOUT = {
             "_wrapper",
             "clustering._embedding",
             "clustering._pipeline",
+        },
+    ),
+    "image": ("the public names of image", {"image._denoiser"}),
+    "image._classical": ("scikit-image's noise estimate and NL-means guide", set()),
+    "image._denoiser": (
+        "``ImageDenoiser``: parameters, image checks, fitted attributes",
+        {
+            "_core.image_net",
+            "_core.seeds",
+            "_core.threads",
+            "_validation",
+            "image._classical",
         },
     ),
     "_experiment": ("the experiment's docstring", set()),
