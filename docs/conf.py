@@ -149,7 +149,13 @@ for name in (
 # -- Autodoc, autosummary, numpydoc ------------------------------------------------------
 
 # api/index.rst and its stubs are generated here, from the package's __all__ lists.
-API_MODULES = ("sk_dae.clustering", "sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
+API_MODULES = (
+    "sk_dae.clustering",
+    "sk_dae.datasets",
+    "sk_dae.image",
+    "sk_dae.metrics",
+    "sk_dae.plotting",
+)
 API_ENTRIES = write_api_reference(DOCS_DIR / "api", API_MODULES)
 
 autosummary_generate = True
@@ -196,7 +202,7 @@ nitpick_ignore_regex = [
     (
         r"py:.*",
         r"(sklearn|torch|nn|numpy|np|scipy|matplotlib|joblib|pandas|dask|dask_ml|"
-        r"distributed|safetensors|skorch|umap|threadpoolctl|tqdm)(\..*)?",
+        r"distributed|safetensors|skorch|umap|threadpoolctl|tqdm|skimage|bm3d)(\..*)?",
     ),
 ]
 

@@ -27,7 +27,13 @@ from api_reference import public_names, write_api_reference  # noqa: E402
 # The public modules beside the package's own namespace (those that exist).
 PUBLIC_MODULES = [
     name
-    for name in ("sk_dae.clustering", "sk_dae.datasets", "sk_dae.metrics", "sk_dae.plotting")
+    for name in (
+        "sk_dae.clustering",
+        "sk_dae.datasets",
+        "sk_dae.image",
+        "sk_dae.metrics",
+        "sk_dae.plotting",
+    )
     if importlib.util.find_spec(name) is not None
 ]
 
