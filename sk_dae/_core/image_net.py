@@ -10,7 +10,8 @@ of shape ``(channels, height, width)`` and learns one of three targets:
 
 - ``"synthetic"``: crops of clean images, Gaussian noise of a given standard deviation (or
   drawn per crop from a range) added on the fly, the clean crop as target;
-- ``"pairs"``: crops at the same place of a noisy image and its clean image;
+- ``"pairs"``: crops at the same place of a noisy image and its clean image (the noisy
+  one may hold more channels: a guide's estimate stacked after the image's own);
 - ``"self"``: crops of noisy images only, with blind-spot masking (Noise2Self): a grid
   of pixels in each crop is replaced by a neighbour's value and the loss is taken on
   those pixels only, so the network cannot learn the identity.
@@ -25,6 +26,10 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+#: Steps of the learning rate's linear warm-up (at most a tenth of the steps).
+WARMUP_STEPS = 100
 
 
 class ResidualDenoiser(nn.Module):
@@ -109,39 +114,35 @@ def _noise_std(noise_level, n, generator):
     return torch.full((n, 1, 1, 1), float(noise_level))
 
 
-def training_batch(
-    mode, images, targets, noise_level, *, crop_size, batch_size, generator, guide=None
-):
+def training_batch(mode, images, targets, noise_level, *, crop_size, batch_size, generator):
     """One batch ``(inputs, targets, mask)`` of ``mode`` (mask: where the loss counts,
-    None for every pixel). ``guide(crop, std)``, where given, maps one noisy crop and its
-    noise's standard deviation to an estimate of the clean crop, stacked after the noisy
-    channels (not in ``"self"`` mode: the estimate would see the hidden pixels)."""
+    None for every pixel)."""
     if mode == "pairs":
         noisy, clean = _random_crops([images, targets], crop_size, batch_size, generator)
-        std = torch.full((batch_size,), float(noise_level or 0.0))
-        return _with_guide(noisy, std, guide), clean, None
+        return noisy, clean, None
     (crops,) = _random_crops([images], crop_size, batch_size, generator)
     if mode == "synthetic":
         std = _noise_std(noise_level, batch_size, generator)
-        noisy = crops + torch.randn(crops.shape, generator=generator) * std
-        return _with_guide(noisy, std.flatten(), guide), crops, None
+        return crops + torch.randn(crops.shape, generator=generator) * std, crops, None
     masked, mask = _blind_spot(crops, generator)
     return masked, crops, mask
 
 
-def _with_guide(noisy, std, guide):
-    if guide is None:
-        return noisy
-    estimates = torch.stack([guide(crop, float(s)) for crop, s in zip(noisy, std)])
-    return torch.cat([noisy, estimates], dim=1)
-
-
 def train(model, batches, *, max_iter, learning_rate, device, callback=None):
-    """Adam with a cosine decay of the learning rate over ``max_iter`` steps, on the
-    batches that ``batches()`` returns; the list of the steps' losses."""
+    """Adam with a warm-up and a cosine decay of the learning rate over ``max_iter``
+    steps, on the batches that ``batches()`` returns; the list of the steps' losses."""
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(max_iter, 1))
+    # A linear warm-up: Adam's first steps move every weight by about the learning
+    # rate whatever its gradient, which throws the identity (or the guide) the network
+    # starts from far off; then a cosine decay to zero.
+    warmup = max(1, min(WARMUP_STEPS, max_iter // 10))
+
+    def factor(step):
+        cosine = 0.5 * (1 + math.cos(math.pi * min(step, max_iter) / max(max_iter, 1)))
+        return min(1.0, (step + 1) / warmup) * cosine
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     losses = []
     for step in range(max_iter):
         inputs, targets, mask = batches()

@@ -1,6 +1,6 @@
-"""The classical pieces the image denoiser leans on, from scikit-image: the noise's
-standard deviation estimated from an image, and the NL-means estimate that the network
-refines (its guide)."""
+"""The classical pieces the image denoiser leans on: the noise's standard deviation
+estimated from an image, and the classical estimates that the network refines (its
+guide): scikit-image's NL-means, or BM3D."""
 
 from __future__ import annotations
 
@@ -39,3 +39,19 @@ def nl_means(image, sigma):
         channel_axis=-1,
     )
     return np.asarray(out, dtype=np.float32).reshape(image.shape)
+
+
+def bm3d(image, sigma):
+    """BM3D (the ``bm3d`` package) of ``image`` (height, width, channels) told the
+    noise's ``sigma``, channel by channel."""
+    try:
+        import bm3d as _bm3d
+    except ImportError:
+        raise ImportError("guide='bm3d' needs the bm3d package: pip install bm3d") from None
+    channels = [_bm3d.bm3d(image[..., c], sigma_psd=sigma) for c in range(image.shape[-1])]
+    return np.stack(channels, axis=-1).astype(np.float32)
+
+
+#: The guides by name: each maps an image (height, width, channels) and the noise's
+#: standard deviation to an estimate of the clean image.
+GUIDES = {"nl_means": nl_means, "bm3d": bm3d}
