@@ -40,9 +40,11 @@ The user guide's tables::
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
         --part collection --output benchmarks/results/image_denoise.md
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
-        --part one --output benchmarks/results/image_denoise_one.md
+        --part one --output benchmarks/results/image_denoise_one.md \\
+        --figure docs/images/image_denoise_camera.png
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
-        --part pages --output benchmarks/results/dirty_pages.md
+        --part pages --output benchmarks/results/dirty_pages.md \\
+        --figure docs/images/dirty_pages.png
 
 Smoke run: ``python benchmarks/bench_image_denoise.py --quick``.
 """
@@ -153,6 +155,25 @@ def classical(name, noisy, sigma):
     return bm3d.bm3d(noisy, sigma_psd=sigma)
 
 
+def save_figure(path, panels):
+    """A row of grey images with their titles, written to ``path`` (the docs' figures)."""
+    if path is None:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
+    for ax, (title, image) in zip(axes, panels.items()):
+        ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
@@ -214,6 +235,7 @@ def one_image(args, sigma=0.075):
     )
     _, fit_seconds = timed(denoiser.fit, [left], None)
     out, seconds = timed(lambda x: denoiser.transform([x])[0], noisy)
+    panels = {"clean": right, f"noisy {psnr(noisy, right):.2f} dB": noisy}
     rows = [
         [
             "camera",
@@ -226,6 +248,9 @@ def one_image(args, sigma=0.075):
     for method in ("NL-means", "BM3D")[: 1 + (importlib.util.find_spec("bm3d") is not None)]:
         est, seconds = timed(classical, method, noisy, sigma)
         rows.append(["camera", method, "", f"{psnr(est, right):.2f}", f"{seconds:.1f}"])
+        panels[f"{method} {psnr(est, right):.2f} dB"] = est
+    panels[f"ImageDenoiser {psnr(out, right):.2f} dB"] = out
+    save_figure(args.figure, panels)
     full = np.asarray(data.camera(), dtype=np.float32) / 255.0
     full_noisy = noisy_version(full, sigma, seed=1)
     est, seconds = timed(lambda x: denoiser.transform([x])[0], full_noisy)
@@ -319,6 +344,19 @@ def pages(args):
     best = min(float(r[1]) for r in rows[1:])
     outs, seconds = timed(denoiser.transform, test_dirty)
     ours = rmse(outs)
+    best_name = min(rows[1:], key=lambda r: float(r[1]))[0]
+    page_rmse = [float(np.sqrt(np.mean((o - c) ** 2))) for o, c in zip(outs, test_clean)]
+    worst = int(np.argmax(page_rmse))  # the hardest held-out page
+    best_page = page_pipelines(test_dirty)[best_name](test_dirty[worst])
+    save_figure(
+        args.figure,
+        {
+            "dirty": test_dirty[worst],
+            best_name: best_page,
+            f"ImageDenoiser (RMSE {page_rmse[worst]:.3f})": outs[worst],
+            "clean": test_clean[worst],
+        },
+    )
     rows.append(["ImageDenoiser (pairs)", f"{ours:.4f}", f"{seconds / n_test:.2f}"])
     text = (
         f"make_dirty_pages: {n_train} training pages (random_state=0), {n_test} held-out "
@@ -334,6 +372,7 @@ def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("collection", "one", "pages"), default="collection")
     parser.add_argument("--pages", type=int, default=24, help="training pages (--part pages)")
+    parser.add_argument("--figure", default=None, help="before/after figure (one, pages)")
     parser.add_argument("--images", nargs="+", default=list(GREY_IMAGES))
     parser.add_argument("--sigmas", nargs="+", type=float, default=list(SIGMAS))
     parser.add_argument("--self-images", nargs="*", default=["camera", "coins", "moon"])
