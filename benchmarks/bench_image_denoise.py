@@ -43,7 +43,7 @@ machine)::
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
         --part collection --sigmas 0.05 0.1 --output benchmarks/results/image_denoise_sigmas.md
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
-        --part one --output benchmarks/results/image_denoise_one.md \\
+        --part one --self-images camera coins --output benchmarks/results/image_denoise_one.md \\
         --figure docs/images/image_denoise_camera.png
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
         --part pages --output benchmarks/results/dirty_pages.md \\
