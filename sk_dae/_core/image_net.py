@@ -27,7 +27,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
 #: Steps of the learning rate's linear warm-up (at most a tenth of the steps).
 WARMUP_STEPS = 100
 
