@@ -158,6 +158,7 @@ for name in (
 API_MODULES = (
     "sk_dae.clustering",
     "sk_dae.datasets",
+    "sk_dae.image",
     "sk_dae.metrics",
     "sk_dae.onnx",
     "sk_dae.plotting",
@@ -208,7 +209,7 @@ nitpick_ignore_regex = [
     (
         r"py:.*",
         r"(sklearn|torch|nn|numpy|np|scipy|matplotlib|joblib|pandas|dask|dask_ml|"
-        r"distributed|safetensors|skorch|umap|threadpoolctl|tqdm)(\..*)?",
+        r"distributed|safetensors|skorch|umap|threadpoolctl|tqdm|skimage|bm3d)(\..*)?",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Image data sets for the examples and the ``sk-dae compare`` command.
+"""Image data sets for the examples and the ``sk-dae compare`` command, and a generator
+of dirty pages for denoising documents (:func:`make_dirty_pages`).
 
 Both loaders return a :class:`~sklearn.utils.Bunch` with ``X_train``, ``X_test``
 (float32, scaled to [0, 1]), ``y_train``, ``y_test`` and ``image_shape``. The 8x8 digits
@@ -309,3 +310,131 @@ def _download_mnist(cache, data_home):
             y_test=y[_MNIST_N_TRAIN:],
         )
     os.replace(partial, cache)
+
+
+# ------------------------------------------------------------------ dirty pages
+
+_LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
+#: Letter frequencies of English text, roughly, so that the words look like words.
+_LETTER_WEIGHTS = np.array(
+    [12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.4, 2.2, 2.0]
+    + [2.0, 1.9, 1.5, 1.0, 0.8, 0.2, 0.2, 0.1, 0.1]
+)
+_FONTS = ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono")
+
+
+def make_dirty_pages(n_pages=10, *, shape=(192, 256), random_state=0):
+    """Scanned pages of text with stains, creases, uneven lighting, blur and noise.
+
+    A seeded generator for denoising documents that needs no download: each clean page
+    is lines of random words (drawn with English letter frequencies) rendered with one
+    of the fonts bundled with matplotlib, black ink on white paper; its dirty version
+    adds uneven lighting (a tilted, smoothly varying brightness), coffee stains (dark
+    blobs and rings), creases (a thin dark line with a lighter edge), a slight blur and
+    Gaussian noise, and is clipped to [0, 1]. The same ``random_state`` always gives
+    the same pages.
+
+    Needs matplotlib (the ``plot`` extra).
+
+    Parameters
+    ----------
+    n_pages : int, default=10
+        Number of pages.
+    shape : tuple of int, default=(192, 256)
+        Height and width of a page in pixels.
+    random_state : int, default=0
+        Seed of the text and the dirt.
+
+    Returns
+    -------
+    dirty : list of ndarray of shape ``shape``
+        The dirty pages, float32 in [0, 1] (1 is white paper).
+    clean : list of ndarray of shape ``shape``
+        The same pages, clean.
+
+    See Also
+    --------
+    sk_dae.image.ImageDenoiser : Learns to clean them from (dirty, clean) pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dae.datasets import make_dirty_pages
+    >>> dirty, clean = make_dirty_pages(2, shape=(64, 96))
+    >>> len(dirty), dirty[0].shape, dirty[0].dtype
+    (2, (64, 96), dtype('float32'))
+    >>> bool(np.sqrt(np.mean((dirty[0] - clean[0]) ** 2)) > 0.05)
+    True
+    """
+    rng = np.random.default_rng(random_state)
+    height, width = (int(v) for v in shape)
+    if height < 16 or width < 16:
+        raise ValueError(f"shape={shape!r}: a page needs at least 16x16 pixels.")
+    clean = [_render_page(height, width, rng) for _ in range(int(n_pages))]
+    dirty = [_soil(page, rng) for page in clean]
+    return dirty, clean
+
+
+def _random_line(rng, n_chars):
+    words, length = [], 0
+    while length < n_chars:
+        size = int(rng.integers(1, 10))
+        p = _LETTER_WEIGHTS / _LETTER_WEIGHTS.sum()
+        words.append("".join(rng.choice(list(_LETTERS), size=size, p=p)))
+        length += size + 1
+    return " ".join(words)[:n_chars]
+
+
+def _render_page(height, width, rng):
+    """Lines of text in one font and size, rendered by matplotlib's Agg backend."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "make_dirty_pages renders text with matplotlib: pip install matplotlib"
+        ) from None
+    dpi = 100
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
+    canvas = FigureCanvasAgg(figure)
+    font = _FONTS[int(rng.integers(len(_FONTS)))]
+    size = float(rng.uniform(7.0, 10.0))  # points: 10 to 14 pixels at 100 dpi
+    line_height = size * 1.6 / 72 * dpi
+    n_chars = int(width / (0.55 * size / 72 * dpi))
+    top = float(rng.uniform(4, 12))
+    for k in range(int((height - top - 4) // line_height)):
+        y = 1 - (top + (k + 0.8) * line_height) / height
+        text = _random_line(rng, n_chars)
+        figure.text(0.03, y, text, family=font, fontsize=size, color="black")
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba(), dtype=np.float32)[..., :3] / 255.0
+    return np.ascontiguousarray(rgba.mean(axis=-1)[:height, :width])
+
+
+def _soil(page, rng):
+    """``page`` under uneven light, with stains, a crease, blur and noise."""
+    from scipy.ndimage import gaussian_filter
+
+    height, width = page.shape
+    y, x = np.mgrid[:height, :width] / max(height, width)
+    light = 1.0 - rng.uniform(0.1, 0.3) * (
+        np.cos(rng.uniform(0, 2 * np.pi)) * x + np.sin(rng.uniform(0, 2 * np.pi)) * y
+    )
+    light += gaussian_filter(rng.normal(0, 1, page.shape), max(height, width) / 6) * 8
+    paper = np.clip(light / light.max(), 0.55, 1.0) * rng.uniform(0.85, 0.97)
+    for _ in range(int(rng.integers(1, 4))):
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        radius = rng.uniform(0.08, 0.25) * max(height, width)
+        distance = np.hypot((y * max(height, width) - cy), (x * max(height, width) - cx))
+        blob = np.exp(-((distance / radius) ** 2)) * rng.uniform(0.1, 0.35)
+        ring = np.exp(-(((distance - radius) / (0.06 * radius)) ** 2)) * rng.uniform(0.1, 0.3)
+        paper *= 1 - blob - ring
+    angle = rng.uniform(0, np.pi)
+    offset = rng.uniform(0.3, 0.7) * (height * abs(np.sin(angle)) + width * abs(np.cos(angle)))
+    across = (x * np.cos(angle) + y * np.sin(angle)) * max(height, width) - offset * 0.7
+    paper *= 1 - 0.25 * np.exp(-((across / 1.2) ** 2)) + 0.06 * np.exp(-(((across - 3) / 2) ** 2))
+    ink = rng.uniform(0.05, 0.25)
+    dirty = paper * page + ink * (1 - page)
+    dirty = gaussian_filter(dirty, rng.uniform(0.4, 0.9))
+    dirty = dirty + rng.uniform(0.02, 0.06) * rng.standard_normal(page.shape)
+    return np.clip(dirty, 0.0, 1.0).astype(np.float32)

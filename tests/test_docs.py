@@ -30,6 +30,7 @@ PUBLIC_MODULES = [
     for name in (
         "sk_dae.clustering",
         "sk_dae.datasets",
+        "sk_dae.image",
         "sk_dae.metrics",
         "sk_dae.onnx",
         "sk_dae.plotting",

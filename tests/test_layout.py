@@ -33,6 +33,10 @@ FOLDERS = {
         "the clusterer, the pipeline helper and the embedding step below both",
         {"_core", ".", "clustering"},
     ),
+    "image": (
+        "the denoiser of whole images of any size",
+        {"_core", ".", "image"},
+    ),
     "_experiment": (
         "the ``sk-dae`` command line and its experiments; it uses the library as a user "
         "would, and nothing in the library imports it",
@@ -73,6 +77,10 @@ LAYOUT = {
     ),
     "_core.checkpoint": (
         "checkpoints of a fit: when to write, atomic writes, weights-only reads",
+        set(),
+    ),
+    "_core.image_net": (
+        "the fully convolutional residual denoiser, its crops, blind spots and training",
         set(),
     ),
     "_core.training": (
@@ -139,6 +147,18 @@ LAYOUT = {
             "_wrapper",
             "clustering._embedding",
             "clustering._pipeline",
+        },
+    ),
+    "image": ("the public names of image", {"image._denoiser"}),
+    "image._classical": ("scikit-image's noise estimate and NL-means guide", set()),
+    "image._denoiser": (
+        "``ImageDenoiser``: parameters, image checks, fitted attributes",
+        {
+            "_core.image_net",
+            "_core.seeds",
+            "_core.threads",
+            "_validation",
+            "image._classical",
         },
     ),
     "_experiment": ("the experiment's docstring", set()),
