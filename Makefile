@@ -22,8 +22,10 @@ setup: $(VENV)/.installed-$(EXTRAS)
 demo: setup
 	$(BIN)/sk-dae compare --output results/digits
 
+# Two workers (pytest-xdist): the suite's fits each hold one torch thread, so two
+# processes use both cores of a 2-core machine instead of one.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # The core tests against the lowest versions setup.cfg declares, in a virtual environment
 # of their own (build/venv-min): see .ci/min-deps.
