@@ -2,8 +2,9 @@
 autoencoder's own defaults, ROC AUC and fit seconds.
 
 Every detector is ``DAEOutlierDetector(random_state=0)`` at its defaults but for the
-autoencoder: ``pinned`` is what ``autoencoder=None`` built before the held-out check
-(``PINNED`` below: a random start, a constant step to the convergence test on all rows);
+autoencoder: ``pinned`` is what ``autoencoder=None`` builds (``DEFAULT_AUTOENCODER_PARAMS``
+of ``sk_dae/_outliers.py``: a random start, a constant step to the convergence test on
+all rows);
 ``pinned, held-out check`` is the same with ``early_stopping="auto"`` (a tenth of the
 rows held out, the best epoch kept); ``defaults`` is ``DenoisingAutoencoder(output_activation=
 "identity")`` with nothing else set, the autoencoder's defaults plus the linear output
@@ -33,20 +34,12 @@ from bench_outliers import image_cases, tabular_split
 from sklearn.metrics import roc_auc_score
 
 from sk_dae import DAEOutlierDetector, DenoisingAutoencoder
+from sk_dae._outliers import DEFAULT_AUTOENCODER_PARAMS
 from sk_dae.datasets import load_digits, load_mnist
 
-#: The detector's autoencoder before the held-out check: a random start, a constant
-#: step to the convergence test on all rows.
-PINNED = {
-    "output_activation": "identity",
-    "hidden_layer_sizes": (128,),
-    "init": "random",
-    "early_stopping": False,
-    "batch_size": 256,
-    "learning_rate": "constant",
-    "learning_rate_init": 1e-3,
-    "max_iter": 200,
-}
+#: The detector's own regime: a random start, a constant step to the convergence test
+#: on all rows, at most 200 epochs.
+PINNED = DEFAULT_AUTOENCODER_PARAMS
 
 CANDIDATES = {
     "pinned": lambda: DAEOutlierDetector(DenoisingAutoencoder(**PINNED), random_state=0),
