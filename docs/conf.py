@@ -185,12 +185,13 @@ numpydoc_xref_param_type = False
 def _sklearn_labels_as_text(app, env, node, contnode):
     """Render the labels of scikit-learn's own site as plain text.
 
-    Methods inherited from scikit-learn (``set_output``, ``get_metadata_routing``) bring
-    docstrings that refer to sections of scikit-learn's documentation, which this site
+    Methods inherited from scikit-learn (``set_output``, ``get_metadata_routing``, the
+    ``set_*_request`` methods of metadata routing) bring docstrings that refer to
+    sections and glossary terms of scikit-learn's documentation, which this site
     does not have (and intersphinx would need the network). Only references made inside
     scikit-learn's docstrings are let through; a broken label of ours still fails.
     """
-    if node.get("reftype") == "ref" and "docstring of sklearn." in (node.source or ""):
+    if node.get("reftype") in ("ref", "term") and "docstring of sklearn." in (node.source or ""):
         return contnode
     return None
 
