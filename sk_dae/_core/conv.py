@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .network import ACTIVATIONS, Autoencoder, Dropout, _block, build_autoencoder, init_weights
+from .network import Autoencoder, _block, build_autoencoder, init_weights
 
 #: At most this many strided layers; each halves the sides of at least 8 pixels.
 MAX_CONV_LAYERS = 4
@@ -126,16 +126,6 @@ class ConvOutput(nn.Module):
 
     def forward(self, x):
         return self.conv(x).permute(0, 2, 3, 1).flatten(1) + self.bias
-
-
-def _conv_block(conv, channels, activation, batch_norm, dropout):
-    layers = [conv]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(channels))
-    layers.append(ACTIVATIONS[activation]())
-    if dropout > 0:
-        layers.append(Dropout(dropout))
-    return layers
 
 
 class ConvAutoencoder(Autoencoder):
@@ -253,7 +243,8 @@ def _conv_encoder(image_shape, channels, strides, dense, block):
     sizes = _sizes(image_shape, strides)
     layers = [ImageView(image_shape)]
     for c_in, c_out, stride in zip((image_shape[2], *channels), channels, strides):
-        layers += _conv_block(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), c_out, **block)
+        conv = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)
+        layers += _block(conv, c_out, norm=nn.BatchNorm2d, **block)
     layers.append(nn.Flatten())
     widths = [channels[-1] * sizes[-1][0] * sizes[-1][1], *dense]
     for a, b in zip(widths[:-2], widths[1:-1]):
@@ -280,7 +271,7 @@ def _conv_decoder(image_shape, channels, strides, dense, block):
             padding=1,
             output_padding=_output_padding(sizes[i], strides[i]),
         )
-        layers += _conv_block(conv, channels[i - 1], **block)
+        layers += _block(conv, channels[i - 1], norm=nn.BatchNorm2d, **block)
     padding = _output_padding(sizes[0], strides[0])
     layers.append(ConvOutput(channels[0], image_shape, strides[0], padding))
     return nn.Sequential(*layers)

@@ -70,10 +70,12 @@ def use_generator(module, generator):
             layer.generator = generator
 
 
-def _block(linear, width, activation, batch_norm, dropout):
+def _block(linear, width, activation, batch_norm, dropout, norm=nn.BatchNorm1d):
+    """``linear`` (or a convolution, with ``norm=nn.BatchNorm2d``) followed by its batch
+    norm, activation and dropout."""
     layers = [linear]
     if batch_norm:
-        layers.append(nn.BatchNorm1d(width))
+        layers.append(norm(width))
     layers.append(ACTIVATIONS[activation]())
     if dropout > 0:
         layers.append(Dropout(dropout))
