@@ -236,14 +236,17 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``<prefix>_enc1_0, ..., <prefix>_code_0, ..., <prefix>_dec1_0, ...``). Training is
         the same either way.
 
-    init : {"auto", "pca", "random"}, default="auto"
+    init : {"auto", "pca", "random", "fan_in"}, default="auto"
         How a new network starts. ``"pca"``: as PCA of the training rows (targets, with
         ``target="y"``; missing entries counted as their column's mean), through a
         linear path beside the encoder and the decoder, the multilayer paths starting
         at zero; it needs a linear output and untied weights. ``"random"``: Glorot
-        uniform weights, the output starting at the data's mean. ``"auto"``: ``"pca"``
-        unless ``tied_weights=True``, ``loss="bce"`` or ``output_activation="sigmoid"``
-        ask for what it cannot have.
+        uniform weights, the output starting at the data's mean. ``"fan_in"``: as
+        ``"random"`` with weights uniform in ``+-1/sqrt(fan_in)`` (the DEC papers'
+        Keras initialisation, variance scaling 1/3 on the fan-in; the default
+        ``nn.Linear`` weights of PyTorch). ``"auto"``: ``"pca"`` unless
+        ``tied_weights=True``, ``loss="bce"`` or ``output_activation="sigmoid"`` ask
+        for what it cannot have.
 
     tied_weights : bool, default=False
         Decoder layers use the transposed encoder weights (biases stay separate), which
@@ -263,7 +266,13 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Strength of the L1 penalty ``l1 * |W|`` on the weight matrices.
 
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
+        Optimizer: Adam, AdamW, or stochastic gradient descent with ``momentum``.
+
+    momentum : float, default=0.9
+        Momentum of ``optimizer="sgd"``, between 0 and 1 (as in scikit-learn's MLP).
+
+    nesterovs_momentum : bool, default=True
+        Whether ``optimizer="sgd"`` uses Nesterov's momentum (with ``momentum > 0``).
 
     learning_rate : {"constant", "cosine"}, default="cosine"
         Learning-rate schedule of ``fit``. ``"cosine"`` anneals it from
@@ -472,13 +481,15 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "clip_noise": ["boolean", StrOptions({"auto"})],
         "augment": [StrOptions(set(AUGMENT_KINDS)), None],
         "transform_layers": [StrOptions({"code", "all"})],
-        "init": [StrOptions({"auto", "pca", "random"})],
+        "init": [StrOptions({"auto", "pca", "random", "fan_in"})],
         "tied_weights": ["boolean"],
         "batch_norm": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
         "learning_rate": [StrOptions({"constant", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -521,6 +532,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         alpha=0.0,
         l1=0.0,
         optimizer="adam",
+        momentum=0.9,
+        nesterovs_momentum=True,
         learning_rate="cosine",
         learning_rate_init="auto",
         batch_size="auto",
@@ -559,6 +572,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.alpha = alpha
         self.l1 = l1
         self.optimizer = optimizer
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.batch_size = batch_size
@@ -880,6 +895,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             batch_norm=self.batch_norm,
             dropout=self.dropout,
             linear_path=pca is not None,
+            weight_init="fan_in" if self.init == "fan_in" else "glorot",
         ).to(device)
         if pca is not None:
             return init_from_pca(module, *pca)
@@ -958,15 +974,28 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _optimizer_for(self, module, continuing):
         learning_rate = learning_rate_for(self.learning_rate_init, module.spec()["linear_path"])
-        optimizer = make_optimizer(module, self.optimizer, learning_rate, weight_decay=self.alpha)
+        optimizer = make_optimizer(
+            module,
+            self.optimizer,
+            learning_rate,
+            weight_decay=self.alpha,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+        )
         previous = getattr(self, "_optimizer", None)
         # Moments carry over to the same kind of optimizer only (adam -> sgd starts anew).
         if continuing and type(previous) is type(optimizer):
             # A deep copy: load_state_dict keeps the very tensors it is given, so without
             # it a diverging warm start would poison the fitted model's optimizer state.
+            # The moments continue; the settings (learning rate, momentum, weight decay)
+            # are this fit's, not the ones the state dict would restore.
+            settings = [
+                {k: v for k, v in group.items() if k != "params"}
+                for group in optimizer.param_groups
+            ]
             optimizer.load_state_dict(copy.deepcopy(previous.state_dict()))
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
+            for group, setting in zip(optimizer.param_groups, settings):
+                group.update(setting)
         return optimizer
 
     def _corruptor(self, output_activation, data_min, data_max, scale=None, image_shape=None):

@@ -258,6 +258,25 @@ def test_bench_cluster_pretraining_quick(bench, common, tmp_path):
     assert "| plain " in text and "| noise 0.1 " in text and "nan" not in text
 
 
+def test_bench_cluster_budget_quick(bench, common, tmp_path):
+    output = tmp_path / "budget.md"
+    text = bench("bench_cluster_budget").main(
+        [
+            "--quick",
+            "--threads",
+            "1",
+            "--output",
+            str(output),
+            "faithful:recipe=dec-keras",
+            "default",
+        ]
+    )
+    assert_written(common, output, text)
+    # A constant-rate recipe is scored on the way, a cosine one refitted per budget.
+    assert text.count("| faithful ") == 2 and text.count("| default ") == 2
+    assert "nan" not in text
+
+
 def test_bench_cluster_start_quick(bench, common, tmp_path):
     output = tmp_path / "start.md"
     text = bench("bench_cluster_start").main(["--quick", "--threads", "1", "--output", str(output)])

@@ -631,3 +631,24 @@ def test_interrupted_tells_whether_the_last_call_was_ended_by_ctrl_c(X, method):
         getattr(dae, method)(X)
     assert dae.interrupted_ is False
     assert pickle.loads(pickle.dumps(dae)).interrupted_ is False
+
+
+def test_sgd_momentum_settings_change_the_training(X):
+    params = dict(optimizer="sgd", learning_rate_init=0.1, max_iter=5, random_state=0)
+    heavy_ball = fit_quiet(small(**params, nesterovs_momentum=False), X)
+    nesterov = fit_quiet(small(**params), X)
+    plain = fit_quiet(small(**params, momentum=0.0), X)
+    assert heavy_ball._optimizer.param_groups[0]["nesterov"] is False
+    codes = [m.transform(X) for m in (heavy_ball, nesterov, plain)]
+    assert not np.allclose(codes[0], codes[1]) and not np.allclose(codes[1], codes[2])
+    # Momentum speeds SGD up at a small step size.
+    assert plain.loss_curve_[-1] > nesterov.loss_curve_[-1]
+
+
+def test_fan_in_init_starts_with_smaller_weights_than_glorot_near_the_code(X):
+    fan_in = fit_quiet(small(init="fan_in", max_iter=1, learning_rate_init=1e-12), X)
+    glorot = fit_quiet(small(init="random", max_iter=1, learning_rate_init=1e-12), X)
+    # The layer into the code is wide on the input side: 1/sqrt(fan_in) is below
+    # Glorot's bound there.
+    into_code = [float(m.module_.encoder[-1].weight.detach().abs().max()) for m in (fan_in, glorot)]
+    assert into_code[0] < into_code[1]

@@ -122,3 +122,15 @@ def test_warm_start_with_another_optimizer_starts_its_state_anew(X):
         dae.fit(X)
         dae.set_params(optimizer="sgd", learning_rate_init=1e-2).fit(X)
     assert dae.n_iter_ == 4 and np.isfinite(dae.loss_curve_).all()
+
+
+def test_warm_start_continues_the_moments_with_this_fits_settings(X):
+    dae = model(max_iter=2, warm_start=True, optimizer="sgd", learning_rate="constant")
+    with short_training():
+        dae.fit(X)
+        buffers = [s["momentum_buffer"].clone() for s in dae._optimizer.state.values()]
+        dae.set_params(momentum=0.5, nesterovs_momentum=False, learning_rate_init=1e-3).fit(X)
+    group = dae._optimizer.param_groups[0]
+    assert (group["momentum"], group["nesterov"], group["lr"]) == (0.5, False, 1e-3)
+    # The buffers went on from the first fit's (a fresh optimizer's would restart).
+    assert dae.n_iter_ == 4 and len(dae._optimizer.state) == len(buffers)

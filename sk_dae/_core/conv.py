@@ -301,7 +301,14 @@ def multiply_adds_per_row(spec):
 
 
 def build_network(
-    n_features, n_components, hidden_layer_sizes, *, seed, architecture="mlp", **options
+    n_features,
+    n_components,
+    hidden_layer_sizes,
+    *,
+    seed,
+    architecture="mlp",
+    weight_init="glorot",
+    **options,
 ):
     """Build the network of ``architecture`` (an
     :class:`~sk_dae._core.network.Autoencoder` for ``"mlp"``, a :class:`ConvAutoencoder`
@@ -309,11 +316,19 @@ def build_network(
 
     The keyword arguments are those of the network's constructor, as its ``spec()``
     returns them; a spec without ``architecture`` is an MLP's (models saved before there
-    were two)."""
+    were two). ``weight_init`` is the weights' distribution (see
+    :func:`~sk_dae._core.network.init_weights`)."""
     if architecture == "mlp":
-        return build_autoencoder(n_features, n_components, hidden_layer_sizes, seed=seed, **options)
+        return build_autoencoder(
+            n_features,
+            n_components,
+            hidden_layer_sizes,
+            seed=seed,
+            weight_init=weight_init,
+            **options,
+        )
     if architecture != "conv":
         raise ValueError(f"unknown architecture {architecture!r}")
     with torch.random.fork_rng(devices=[]):
         module = ConvAutoencoder(n_features, n_components, hidden_layer_sizes, **options)
-    return init_weights(module, seed)
+    return init_weights(module, seed, weight_init)

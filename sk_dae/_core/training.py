@@ -43,8 +43,9 @@ class TrainingResult:
     interrupted: bool = False
 
 
-def make_optimizer(module, name, learning_rate, *, weight_decay=0.0):
-    """Adam, AdamW or SGD (momentum 0.9, Nesterov) over ``module``'s parameters.
+def make_optimizer(module, name, learning_rate, *, weight_decay=0.0, momentum=0.9, nesterov=True):
+    """Adam, AdamW or SGD (with ``momentum``, Nesterov's when ``nesterov``; they apply to
+    SGD only) over ``module``'s parameters.
 
     ``weight_decay`` applies to weight matrices only, never to biases or batch-norm
     parameters (L2 for adam and sgd, decoupled decay for adamw).
@@ -63,7 +64,8 @@ def make_optimizer(module, name, learning_rate, *, weight_decay=0.0):
         fused = device.type in ("cpu", "cuda")
         return cls(groups, lr=learning_rate, fused=fused)
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=learning_rate, momentum=0.9, nesterov=True)
+        nesterov = nesterov and momentum > 0  # torch refuses Nesterov without momentum
+        return torch.optim.SGD(groups, lr=learning_rate, momentum=momentum, nesterov=nesterov)
     raise ValueError(f"unknown optimizer {name!r}")
 
 

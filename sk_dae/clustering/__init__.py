@@ -24,7 +24,17 @@ them with
 
 from ._deep_clustering import DeepClustering  # noqa: F401  (importable here, not in __all__)
 from ._embedding import make_embedding, umap_available
-from ._pipeline import CLUSTERING_DAE_PARAMS, make_clustering_pipeline  # noqa: F401
+from ._pipeline import (  # noqa: F401
+    CLUSTERING_DAE_PARAMS,
+    PRETRAINING_RECIPES,
+    make_clustering_pipeline,
+    make_pretraining_autoencoder,
+)
 
 # DeepClustering is importable from here too, but documented once, as sk_dae.DeepClustering.
-__all__ = ["make_clustering_pipeline", "make_embedding", "umap_available"]
+__all__ = [
+    "make_clustering_pipeline",
+    "make_embedding",
+    "make_pretraining_autoencoder",
+    "umap_available",
+]

@@ -37,17 +37,12 @@ from .._core.threads import Work
 from .._validation import caller_stacklevel
 from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
-from ._pipeline import CLUSTERING_DAE_PARAMS
+from ._pipeline import PRETRAINING_RECIPES
 
 #: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
 #: encoder trained 20 epochs to undo masking noise, as in the DEC papers) with 10 codes
 #: and a linear output, as the DEC papers' autoencoders have.
-DEFAULT_AUTOENCODER_PARAMS = {
-    **CLUSTERING_DAE_PARAMS,
-    "n_components": 10,
-    "output_activation": "identity",
-    "learning_rate": "cosine",  # the estimator's default, which the MNIST tables used
-}
+DEFAULT_AUTOENCODER_PARAMS = PRETRAINING_RECIPES["default"]
 
 
 @shared_parameter_docs(

@@ -13,6 +13,7 @@ from sklearn.preprocessing import Normalizer
 
 from sk_dae import DenoisingAutoencoder, clustering
 from sk_dae.clustering import CLUSTERING_DAE_PARAMS, make_clustering_pipeline, make_embedding
+from sk_dae.clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
 from sk_dae.metrics import clustering_accuracy
 
 # Every fit here runs a fixed, short budget of epochs on purpose.
@@ -119,3 +120,18 @@ def test_bad_embedding():
     with pytest.raises(TypeError, match="no parameters"):
         make_embedding("none", norm="l1")
     assert make_embedding("normalize", norm="l1").norm == "l1"
+
+
+def test_pretraining_recipes_give_their_autoencoders_and_take_overrides():
+    faithful = clustering.make_pretraining_autoencoder("dec-keras", max_iter=7)
+    assert isinstance(faithful, DenoisingAutoencoder)
+    assert (faithful.optimizer, faithful.momentum, faithful.nesterovs_momentum) == (
+        "sgd",
+        0.9,
+        False,
+    )
+    assert (faithful.init, faithful.noise, faithful.max_iter) == ("fan_in", None, 7)
+    default = clustering.make_pretraining_autoencoder()
+    assert default.get_params() == DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS).get_params()
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        clustering.make_pretraining_autoencoder("dec")

@@ -277,3 +277,20 @@ def test_summary_reports_the_parameter_count(tied):
     text = net.summary()
     assert f"total parameters: {total:,} (trainable: {total:,})" in text
     assert ("(tied)" in text) == tied
+
+
+def test_fan_in_init_bounds_every_weight_by_one_over_root_fan_in():
+    net = build_autoencoder(784, 10, (500, 2000), seed=0, weight_init="fan_in")
+    glorot = build_autoencoder(784, 10, (500, 2000), seed=0)
+    for layer, other in zip(_linears(net), _linears(glorot)):
+        bound = 1.0 / math.sqrt(layer.in_features)
+        largest = float(layer.weight.detach().abs().max())
+        # Uniform over the whole interval, not a narrower one.
+        assert 0.99 * bound < largest <= bound
+        assert float(layer.bias.detach().abs().max()) == 0.0
+        assert not torch.equal(layer.weight, other.weight)
+
+
+def test_unknown_weight_init_is_refused():
+    with pytest.raises(ValueError, match="weight_init"):
+        build_autoencoder(8, 2, (4,), seed=0, weight_init="orthogonal")

@@ -409,3 +409,12 @@ def test_the_output_starts_at_the_data_mean(output_activation):
     out = net(torch.rand(3, 10))
     expected = mean.clamp(1e-3, 1 - 1e-3) if output_activation == "sigmoid" else mean
     torch.testing.assert_close(out, expected.expand(3, 10), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("momentum,nesterov", [(0.9, False), (0.5, True), (0.0, True)])
+def test_make_optimizer_sgd_takes_its_momentum(momentum, nesterov):
+    optimizer = make_optimizer(_net(), "sgd", 0.1, momentum=momentum, nesterov=nesterov)
+    for group in optimizer.param_groups:
+        assert group["momentum"] == momentum
+        # Without momentum there is no Nesterov step (torch refuses the pair).
+        assert group["nesterov"] == (nesterov and momentum > 0)
