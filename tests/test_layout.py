@@ -192,6 +192,7 @@ LAYOUT = {
         "the command line",
         {
             "_core.noise",
+            "clustering",
             "_experiment.cluster_report",
             "_experiment.compare",
             "_experiment.presets",

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._core.noise import NOISE_KINDS
 from .._version import __version__
+from ..clustering import PRETRAINING_RECIPES, make_pretraining_autoencoder
 from .cluster_report import cluster_report, write_cluster_results
 from .compare import EMBEDDING_METHODS, EVAL_NOISE, compare
 from .presets import PRESETS
@@ -169,7 +170,17 @@ def _add_cluster_parser(commands):
     p.add_argument(
         "--seeds", type=_non_negative_int, nargs="+", default=[0], help="one run per seed"
     )
-    p.add_argument("--epochs", type=_positive_int, help="pretraining epochs" + default)
+    p.add_argument(
+        "--pretraining",
+        choices=sorted(PRETRAINING_RECIPES),
+        default="default",
+        help="the autoencoder's recipe (sk_dae.clustering.make_pretraining_autoencoder): "
+        "DeepClustering's default, or DEC-keras's 300 epochs of SGD (hours on a CPU for "
+        "all of MNIST)",
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, help="pretraining epochs (default: the recipe's)"
+    )
     p.add_argument(
         "--hidden", type=_positive_int, nargs="*", help="encoder hidden layer sizes" + default
     )
@@ -353,6 +364,7 @@ def run_cluster(args):
         n_train=n_train,
         n_clusters=args.n_clusters,
         seeds=args.seeds,
+        autoencoder=make_pretraining_autoencoder(args.pretraining),
         autoencoder_params={k: v for k, v in options.items() if v is not None},
         clustering_params={} if args.max_iter is None else {"max_iter": args.max_iter},
         n_init=args.n_init,

@@ -178,3 +178,32 @@ def test_cluster_reads_an_npz_file_and_leaves_test_cells_empty_without_a_test_sp
         np.savez(path, X_train=X, X_test=X[:10])
         main([*args, "--output", str(tmp_path / "out")])
     assert info.value.code == 2
+
+
+def test_cluster_pretraining_recipe_reaches_the_autoencoder(tmp_path):
+    main(
+        [*CLUSTER_FAST, "--pretraining", "dec-keras", "--no-baselines", "--no-manifold"]
+        + ["--quiet", "--output", str(tmp_path)]
+    )
+    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    # The recipe's optimizer and start, the command line's epochs.
+    for text in ("optimizer='sgd'", "init='fan_in'", "nesterovs_momentum=False", "max_iter=2"):
+        assert text in settings["autoencoder"]
+
+
+def test_cluster_report_shows_the_papers_figures_on_all_of_mnist():
+    report = sk_dae._experiment.cluster_report.ClusterReport(
+        {"dataset": "mnist", "n_samples": 70000, "n_train": 60000, "n_clusters": 10}
+        | {"seeds": [0], "autoencoder": "DAE", "clustering_params": {}, "n_init": 10},
+        per_seed={
+            0: {
+                "IDEC": {key: 0.5 for key in ("nmi", "ari", "accuracy", "fit_s")}
+                | {"test_nmi": 0.5, "test_ari": 0.5, "test_accuracy": 0.5}
+            }
+        },
+    )
+    text = sk_dae._experiment.cluster_report.markdown(report)
+    assert "| accuracy | published accuracy |" in text
+    assert "| 0.500 | 0.881 (IDEC paper) |" in text
+    report.settings["n_samples"] = 10000  # a subset: no published figure applies
+    assert "published" not in sk_dae._experiment.cluster_report.markdown(report)
