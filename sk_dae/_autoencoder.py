@@ -1615,7 +1615,12 @@ def _inference_work(module, X):
     n_batches = -(-X.shape[0] // INFERENCE_BATCH_SIZE)
     if module is None:
         return _threads.Work(rows * X.shape[1], n_batches)
-    per_row = sum(p.numel() for p in module.parameters() if p.ndim == 2)
+    spec = module.spec()
+    if spec.get("architecture", "mlp") == "conv":
+        # A convolution's weights are few and reused at every pixel: count its products.
+        per_row = multiply_adds_per_row(spec)
+    else:
+        per_row = sum(p.numel() for p in module.parameters() if p.ndim == 2)
     return _threads.Work(2 * rows * per_row, n_batches)
 
 

@@ -11,6 +11,9 @@ from conftest import CONSTANT_STEP, fit_quiet
 from sklearn.decomposition import PCA
 
 from sk_dae import DAEImputer, DAEOutlierDetector, DeepClustering, DenoisingAutoencoder
+from sk_dae._autoencoder import _inference_work
+from sk_dae._core.conv import multiply_adds_per_row
+from sk_dae._core.data import INFERENCE_BATCH_SIZE
 
 pytestmark = [
     pytest.mark.usefixtures("one_torch_thread"),
@@ -184,3 +187,13 @@ def test_wrappers_take_a_conv_autoencoder(X):
     missing[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
     filled = DAEImputer(autoencoder=conv(noise="masking", max_iter=2)).fit_transform(missing)
     assert not np.isnan(filled).any()
+
+
+def test_transform_thread_policy_counts_the_convolutions_products(X):
+    # A convolution reuses its few weights at every pixel: counting weights alone put
+    # conv inference below the size that gets a second thread.
+    dae = fit_quiet(conv(max_iter=1), X)
+    weights = sum(p.numel() for p in dae.module_.parameters() if p.ndim == 2)
+    rows = min(len(X), INFERENCE_BATCH_SIZE)
+    per_row = _inference_work(dae.module_, X).flops_per_batch / (2 * rows)
+    assert per_row == multiply_adds_per_row(dae.module_.spec()) > weights
