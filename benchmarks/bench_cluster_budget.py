@@ -79,10 +79,11 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=None, help="first rows (default: all)")
     parser.add_argument("--epochs", default="10,20,50", help="epoch counts to score at")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument("--dataset", choices=["mnist", "digits"], default="mnist")
     args = parser.parse_args(argv)
     set_threads(args.threads)
     run = Run(__file__, argv, threads=args.threads)
-    X, y, _ = load_all_rows("digits" if args.quick else "mnist")
+    X, y, _ = load_all_rows("digits" if args.quick else args.dataset)
     X, y = X[: args.n_samples], y[: args.n_samples]
     epochs = sorted({int(e) for e in args.epochs.split(",")})
     if args.quick:
@@ -101,7 +102,8 @@ def main(argv=None):
                     [label, seed, n_epochs, f"{accuracy:.3f}", f"{nmi:.3f}", f"{loss:.5f}"]
                     + [f"{seconds / 60:.1f}"]
                 )
-    lines = [f"# Pretraining budgets for clustering: {len(X)} MNIST rows", ""]
+    name = "digits" if args.quick else args.dataset
+    lines = [f"# Pretraining budgets for clustering: {len(X)} {name} rows", ""]
     lines += ["Recipes (over `sk_dae.clustering.PRETRAINING_RECIPES`):", ""]
     lines += [f"- {text}" for text in args.configurations] + ["", table(header, rows)]
     return run.finish("\n".join(lines), args.output)
