@@ -28,6 +28,13 @@ comparison of the two::
         --datasets wine digits --autoencoder pinned defaults \
         --output benchmarks/results/cluster_defaults.md
 
+``--autoencoder dec-keras-100`` pretrains with DEC-keras's recipe cut to 100 epochs (SGD
+at 1.0 with momentum 0.9; see the user guide's "Pretraining" section)::
+
+    python benchmarks/bench_cluster_small.py --threads 1 --seeds 0 1 2 \
+        --datasets iris wine "breast cancer" --autoencoder pinned dec-keras-100 \
+        --output benchmarks/results/cluster_small_sgd.md
+
 Smoke run: ``python benchmarks/bench_cluster_small.py --quick``.
 """
 
@@ -45,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_dae import DeepClustering, DenoisingAutoencoder
 from sk_dae._experiment.cluster_report import scores
+from sk_dae.clustering import make_pretraining_autoencoder
 
 DATASETS = {
     "iris": datasets.load_iris,
@@ -64,6 +72,8 @@ AUTOENCODERS = {
         noise_level=0.2,
         output_activation="identity",
     ),
+    # DEC-keras's SGD recipe, cut to 100 epochs: is it a default for small tables?
+    "dec-keras-100": lambda: make_pretraining_autoencoder("dec-keras", max_iter=100),
 }
 
 
