@@ -15,6 +15,7 @@ from sklearn.datasets import load_iris
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, make_scorer, normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, normalize
@@ -103,7 +104,7 @@ def test_target_distribution_sharpens_and_balances():
 
 
 def test_fine_tune_stops_on_label_changes_and_keeps_state_on_interrupt(pretrained, data):
-    X = torch.from_numpy(np.ascontiguousarray(data[0], dtype=np.float32))
+    X = torch.from_numpy(np.array(data[0], dtype=np.float32))  # a writable copy
     codes = pretrained.transform(data[0])
     centers = KMeans(10, n_init=1, random_state=0).fit(codes).cluster_centers_
 
@@ -313,6 +314,94 @@ def test_normalize_start_clusters_the_codes_by_direction(pretrained, data):
     for k in range(10):  # the centres live in the code space, not on the sphere
         centre = codes[model.initial_labels_ == k].mean(axis=0)
         np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
+
+
+def test_gmm_start_is_a_mixture_whose_components_give_the_centres(pretrained, data):
+    X = data[0]
+    codes = pretrained.transform(X)
+    seed = seeds(0, 2, bits=32)[1]
+    for manifold, points in ((None, codes), (PCA(3), PCA(3).fit_transform(codes))):
+        model = from_pretrained(pretrained, init="gmm", n_init=2, manifold=manifold, max_iter=0)
+        model.fit(X)
+        mixture = GaussianMixture(10, covariance_type="full", n_init=2, random_state=seed)
+        expected = mixture.fit(points).predict(points)
+        assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
+        assert len(np.unique(model.initial_labels_)) == 10
+        for k in range(10):
+            centre = codes[model.initial_labels_ == k].mean(axis=0)
+            np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
+    kmeans = from_pretrained(pretrained, max_iter=0).fit(X)
+    assert adjusted_rand_score(kmeans.initial_labels_, model.initial_labels_) < 0.99
+    # Fine-tuning starts from the mixture's clusters (their one-hot is the first target).
+    tuned = from_pretrained(pretrained, init="gmm", n_init=2, max_iter=1, tol=0.0).fit(X)
+    changed = np.mean(tuned.labels_ != tuned.initial_labels_)
+    assert tuned.label_changes_[0] == pytest.approx(changed, abs=1e-6)
+
+
+def test_augment_is_seeded_and_changes_fine_tuning(pretrained, data):
+    X = data[0]
+    params = dict(max_iter=2, tol=0.0)
+    plain = from_pretrained(pretrained, **params).fit(X)
+    fits = [from_pretrained(pretrained, augment="affine", **params).fit(X) for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert not np.allclose(fits[0].cluster_centers_, plain.cluster_centers_, atol=1e-3)
+    # The same start; "shift" and "affine" differ.
+    np.testing.assert_array_equal(fits[0].initial_labels_, plain.initial_labels_)
+    shifted = from_pretrained(pretrained, augment="shift", **params).fit(X)
+    assert not np.allclose(shifted.cluster_centers_, fits[0].cluster_centers_, atol=1e-3)
+
+
+def test_fine_tuning_augments_the_batches_not_the_targets(pretrained, data):
+    X = torch.from_numpy(np.array(data[0][:300], dtype=np.float32))
+    centers = KMeans(10, n_init=1, random_state=0).fit(pretrained.transform(X.numpy()))
+    seen = []
+
+    class Recorder(_dec.ClusteringModule):
+        def forward(self, x):  # refreshes of the target: the rows as they are
+            seen.append(("refresh", x.clone()))
+            return super().forward(x)
+
+    def augmenter(x, generator):
+        seen.append(("batch", generator))
+        return x.flip(1)
+
+    module = Recorder(copy.deepcopy(pretrained.module_), centers.cluster_centers_)
+    generator = torch.Generator().manual_seed(1)
+    optimizer = _dec.make_fine_tuning_optimizer(module, 1e-3, reconstruction_weight=1.0)
+    _dec.fine_tune(
+        module,
+        X,
+        optimizer=optimizer,
+        generator=torch.Generator().manual_seed(0),
+        reconstruction_weight=1.0,
+        max_iter=1,
+        tol=0.0,
+        augmenter=augmenter,
+        augment_generator=generator,
+    )
+    refreshed = torch.cat([x for kind, x in seen if kind == "refresh"])
+    torch.testing.assert_close(refreshed, torch.cat([X, X]))  # two refreshes, clean rows
+    batches = [g for kind, g in seen if kind == "batch"]
+    assert len(batches) == 2 and all(g is generator for g in batches)  # 300 rows: 2 steps
+
+
+def test_augment_needs_images_and_passes_pretraining_augment_through(data):
+    X = data[0][:100]
+    model = DeepClustering(5, autoencoder=small_autoencoder(), augment="shift")
+    with pytest.raises(ValueError, match="rows of 10 features are not square images"):
+        model.fit(X[:, :10])
+    assert not hasattr(model, "labels_")
+    with pytest.raises(ValueError, match="image_shape"):
+        DeepClustering(5, autoencoder=small_autoencoder(image_shape=(4, 4)), augment="shift").fit(
+            X[:, :10]
+        )
+    # Rows of a given image shape; pretraining augments through the autoencoder's own
+    # parameter.
+    autoencoder = small_autoencoder(image_shape=(2, 5), augment="shift", max_iter=1)
+    model = DeepClustering(5, autoencoder=autoencoder, augment="affine", max_iter=1)
+    model.fit(X[:, :10])
+    assert model.autoencoder_.augment == "shift" and model.autoencoder_.image_shape_ == (2, 5, 1)
 
 
 def test_manifold_without_umap_learn_says_how_to_install(data, monkeypatch):
