@@ -154,7 +154,7 @@ class DeepClustering(
         Random geometric changes of every fine-tuning batch of pictures, as DEC-DA does
         (Guo et al., 2018): ``"shift"`` moves each image by whole pixels, up to a tenth
         of its side; ``"affine"`` also rotates it by up to 10 degrees and scales it by
-        up to 10% (see :class:`DenoisingAutoencoder`'s ``augment``). The target ``p``
+        up to 10% (as ``DenoisingAutoencoder``'s ``augment``). The target ``p``
         of a row is computed on the row itself; both loss terms see the changed row.
         The rows are images of the autoencoder's ``image_shape``, else square grey
         images; other rows raise a ValueError. Augmenting the pretraining too is the
