@@ -293,6 +293,13 @@ def test_bench_cluster_small_quick(bench, common, tmp_path):
     assert "nan" not in text and "diverged" not in text
 
 
+def test_bench_fine_tuning_quick(bench, common, tmp_path):
+    output = tmp_path / "fine_tuning.md"
+    text = bench("bench_fine_tuning").main(["--quick", "--threads", "1", "--output", str(output)])
+    assert_written(common, output, text)
+    assert "| start " in text and "| ours " in text and "nan" not in text
+
+
 # ------------------------------------------------------------------ the harness
 
 

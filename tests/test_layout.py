@@ -138,7 +138,9 @@ LAYOUT = {
         "``DeepClustering`` (DEC, IDEC)",
         {
             "_autoencoder",
+            "_core.augment",
             "_core.checkpoint",
+            "_core.conv",
             "_core.data",
             "_core.dec",
             "_core.seeds",

@@ -205,12 +205,16 @@ def warmup(optimizer, n_steps):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / n_steps))
 
 
-def _run_segment(model, X, p, batches, n_steps, result, step_args, schedule):
-    """``n_steps`` optimizer steps; their mean loss is appended to ``result``."""
+def _run_segment(model, X, p, batches, n_steps, result, step_args, schedule, augment=None):
+    """``n_steps`` optimizer steps; their mean loss is appended to ``result``. With
+    ``augment`` (a callable), each batch's rows are transformed before the step, while
+    their target stays that of the untransformed rows (DEC-DA's rule)."""
     total = torch.zeros((), device=X.device)
     for _ in range(n_steps):
         index = next(batches)
         x, target = X.index_select(0, index), p.index_select(0, index)
+        if augment is not None:
+            x = augment(x)
         total += fine_tuning_step(model, x, target, **step_args)
         schedule.step()
         result.n_steps += 1
@@ -236,6 +240,8 @@ def fine_tune(
     tol=1e-3,
     warmup_steps=WARMUP_STEPS,
     initial_labels=None,
+    augmenter=None,
+    augment_generator=None,
     progress=None,
     checkpoint=None,
     resume=None,
@@ -267,6 +273,14 @@ def fine_tune(
         the first segment instead of the sharpened soft assignment: fine-tuning then
         first pulls every code towards the centre of its given cluster: this carries a
         clustering found elsewhere (e.g. on a UMAP embedding) into the code space.
+    augmenter : Augmenter or None
+        Random shifts and rotations of every batch of image rows (DEC-DA, Guo et al.,
+        2018): both loss terms see the transformed rows (the reconstruction term
+        reconstructs them), while the target ``p`` of a row stays the one computed on
+        the row itself at the last refresh.
+    augment_generator : torch.Generator or None
+        The source of the augmentation's randomness (needed with ``augmenter``), kept
+        apart from the shuffling so that a resumed fit draws the same batches.
     progress : callable or None
         Called after every refresh but the first as ``progress(result)``.
     checkpoint : callable or None
@@ -289,10 +303,15 @@ def fine_tune(
     step_args = dict(optimizer=optimizer, reconstruction_weight=reconstruction_weight, loss=loss)
     batches = _Batches(n_samples, batch_size, generator, X.device)
     schedule = warmup(optimizer, warmup_steps)
+    augment = None
+    if augmenter is not None:
+        augment = lambda x: augmenter(x, augment_generator)  # noqa: E731
     model.eval()
     previous = None
     if resume is not None:
         previous = _resume(resume, model, optimizer, schedule, batches, result)
+        if augment_generator is not None and resume.get("augment_generator") is not None:
+            augment_generator.set_state(resume["augment_generator"])
     try:
         while True:
             p, labels = refresh(model, X)
@@ -310,16 +329,16 @@ def fine_tune(
             if result.n_steps >= max_steps:
                 break
             n_steps = min(interval, max_steps - result.n_steps)
-            _run_segment(model, X, p, batches, n_steps, result, step_args, schedule)
+            _run_segment(model, X, p, batches, n_steps, result, step_args, schedule, augment)
             if checkpoint is not None:
-                parts = (model, optimizer, schedule, batches, result, previous)
+                parts = (model, optimizer, schedule, batches, result, previous, augment_generator)
                 checkpoint(result.n_epochs, lambda: _state(*parts))
     except KeyboardInterrupt:
         result.interrupted = True
     return result
 
 
-def _state(model, optimizer, schedule, batches, result, previous):
+def _state(model, optimizer, schedule, batches, result, previous, augment_generator=None):
     """What :func:`fine_tune` needs to continue after a segment: tensors and plain data,
     the tensors on the CPU."""
     cpu = lambda value: value.detach().cpu() if torch.is_tensor(value) else value  # noqa: E731
@@ -335,6 +354,7 @@ def _state(model, optimizer, schedule, batches, result, previous):
         "generator": batches.generator.get_state(),
         "result": dataclasses.asdict(result),
         "previous": cpu(previous),
+        "augment_generator": None if augment_generator is None else augment_generator.get_state(),
     }
 
 

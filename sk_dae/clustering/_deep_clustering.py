@@ -8,6 +8,7 @@ turns the parameters into the loop's arguments and its result into fitted attrib
 from __future__ import annotations
 
 import copy
+import math
 import os
 import warnings
 from numbers import Integral, Real
@@ -18,12 +19,15 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._autoencoder import DenoisingAutoencoder, fit_fingerprint
 from .._core import checkpoint as _checkpoints
+from .._core.augment import AUGMENT_KINDS, Augmenter
 from .._core.checkpoint import Checkpoint, as_checkpoint
+from .._core.conv import resolve_image_shape
 from .._core.data import as_tensor
 from .._core.dec import (
     ClusteringModule,
@@ -38,6 +42,9 @@ from .._validation import caller_stacklevel
 from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
 from ._pipeline import PRETRAINING_RECIPES
+
+#: ``max_iter="auto"``: this many passes, or as many as make ``AUTO_STEPS`` steps.
+AUTO_PASSES, AUTO_STEPS = 20, 1000
 
 #: The autoencoder of ``autoencoder=None``: the clustering recipe's (a (500, 500, 2000)
 #: encoder trained 20 epochs to undo masking noise, as in the DEC papers) with 10 codes
@@ -95,9 +102,12 @@ class DeepClustering(
         Optimizer steps (batches) between two refreshes of the target distribution, or
         one pass over the data. Each refresh encodes all rows.
 
-    max_iter : int, default=20
-        Maximum number of passes over the data in fine-tuning. 0 skips fine-tuning: the
-        model is then KMeans on the pretrained codes.
+    max_iter : int or "auto", default="auto"
+        Maximum number of passes over the data in fine-tuning. ``"auto"``: 20 passes, or
+        as many as make 1,000 optimizer steps where a pass is shorter (the 1,797 8x8
+        digits: 125 passes of 8 steps; 10,000 rows: 25 of 40; 20,000 rows and more:
+        20). ``tol`` ends fine-tuning sooner. 0 skips fine-tuning: the model is then
+        KMeans on the pretrained codes.
 
     tol : float, default=1e-3
         Fine-tuning stops when the share of labels that changed between two refreshes
@@ -112,13 +122,18 @@ class DeepClustering(
         weight, whatever the gradient; without the warm-up they scattered the
         clusters of small data sets).
 
-    init : "kmeans" or array-like of shape (n_clusters, n_components), default="kmeans"
+    init : {"kmeans", "gmm"} or array-like of shape (n_clusters, n_components), \
+            default="kmeans"
         Initial centres in the code space. ``"kmeans"``: KMeans with ``n_init``
         restarts on the pretrained codes (or on their manifold embedding, see
-        ``manifold``). An array gives the centres.
+        ``manifold``). ``"gmm"``: a
+        :class:`~sklearn.mixture.GaussianMixture` with full covariances and ``n_init``
+        restarts there instead, N2D's last step (McConville et al., 2020); the initial
+        centres are then the means of each component's codes, and fine-tuning starts by
+        pulling every code towards its component's centre. An array gives the centres.
 
     n_init : int, default=10
-        KMeans restarts of ``init="kmeans"``.
+        Restarts of KMeans (``init="kmeans"``) or of the mixture (``init="gmm"``).
 
     manifold : {"umap", "normalize"}, transformer or None, default=None
         A step between the pretrained codes and the KMeans that finds the initial
@@ -129,6 +144,18 @@ class DeepClustering(
         :func:`sk_dae.clustering.make_embedding` for both). A transformer (anything
         with ``fit_transform``, e.g. ``PCA(5)`` or a ``umap.UMAP`` of your own
         settings) is cloned and fitted on the codes. None: KMeans on the codes.
+
+    augment : {"shift", "affine"} or None, default=None
+        Random geometric changes of every fine-tuning batch of pictures, as DEC-DA does
+        (Guo et al., 2018): ``"shift"`` moves each image by whole pixels, up to a tenth
+        of its side; ``"affine"`` also rotates it by up to 10 degrees and scales it by
+        up to 10% (as ``DenoisingAutoencoder``'s ``augment``). The target ``p``
+        of a row is computed on the row itself; both loss terms see the changed row.
+        The rows are images of the autoencoder's ``image_shape``, else square grey
+        images; other rows raise a ValueError. Augmenting the pretraining too is the
+        autoencoder's own ``augment``:
+        ``DeepClustering(autoencoder=DenoisingAutoencoder(..., augment="affine"),
+        augment="affine")``.
 
     prefit : bool, default=False
         Whether ``autoencoder`` is already fitted. Then it is copied and fine-tuned
@@ -268,13 +295,14 @@ class DeepClustering(
         "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
         "degrees_of_freedom": [Interval(Real, 0, None, closed="neither")],
         "update_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"epoch"})],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "init": [StrOptions({"kmeans"}), "array-like"],
+        "init": [StrOptions({"kmeans", "gmm"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "manifold": [StrOptions({"umap", "normalize"}), HasMethods(["fit_transform"]), None],
+        "augment": [StrOptions(set(AUGMENT_KINDS)), None],
         "prefit": ["boolean"],
         "verbose": ["verbose"],
         "checkpoint": [str, os.PathLike, Checkpoint, None],
@@ -289,13 +317,14 @@ class DeepClustering(
         reconstruction_weight=10.0,
         degrees_of_freedom=1.0,
         update_interval="epoch",
-        max_iter=20,
+        max_iter="auto",
         tol=1e-3,
         batch_size=256,
         learning_rate_init=1e-3,
         init="kmeans",
         n_init=10,
         manifold=None,
+        augment=None,
         prefit=False,
         random_state=None,
         verbose=0,
@@ -316,6 +345,7 @@ class DeepClustering(
         self.init = init
         self.n_init = n_init
         self.manifold = manifold
+        self.augment = augment
         self.prefit = prefit
         self.random_state = random_state
         self.verbose = verbose
@@ -361,7 +391,7 @@ class DeepClustering(
         )
         result = writer = None
         if not interrupted:
-            start = None if self.manifold is None else torch.as_tensor(initial_labels)
+            start = torch.as_tensor(initial_labels) if self._carries_labels() else None
             if checkpoint is not None:
                 device = autoencoder.device_.type
                 header = {"fingerprint": key, "seeds": list(fit_seeds), "device": device}
@@ -405,6 +435,31 @@ class DeepClustering(
             )
         if isinstance(self.manifold, str) and self.manifold == "umap":
             require_umap()
+        self._augmenter(X.shape[1])  # a clear error on rows that are no images, before pretraining
+
+    def _augmenter(self, n_features):
+        """The :class:`~sk_dae._core.augment.Augmenter` of ``augment`` (None without one),
+        over images of the autoencoder's ``image_shape``, else square grey images."""
+        if self.augment is None:
+            return None
+        shape = None if self.autoencoder is None else self.autoencoder.image_shape
+        if shape is None:
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"augment={self.augment!r} shifts and rotates images, but rows of "
+                    f"{n_features} features are not square images; give the autoencoder "
+                    "the rows' image_shape (DenoisingAutoencoder(image_shape=(height, "
+                    "width)) or (height, width, channels)), or set augment=None."
+                )
+            shape = (side, side)
+        return Augmenter(self.augment, resolve_image_shape(shape, n_features))
+
+    def _carries_labels(self):
+        """Whether the initial labels are not simply the nearest initial centres (a
+        manifold step or a mixture found them), so that the first target is their
+        one-hot encoding, which pulls every code towards its given cluster."""
+        return self.manifold is not None or (isinstance(self.init, str) and self.init == "gmm")
 
     def _pretrained_autoencoder(self, X, checkpoint=None):
         """The pretrained autoencoder, a new object; its ``interrupted_`` tells whether
@@ -435,14 +490,31 @@ class DeepClustering(
         points = codes
         if self.manifold is not None:
             points = self._manifold_step(seed).fit_transform(codes)
-        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-        with self._limited_threads(self._kmeans_work(points)):
-            kmeans.fit(points)
-        labels = kmeans.labels_.astype(np.int64)
-        if self.manifold is None:
-            return kmeans.cluster_centers_, labels
+        if self.init == "gmm":
+            labels = self._mixture_labels(points, seed)
+        else:
+            kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
+            with self._limited_threads(self._kmeans_work(points)):
+                kmeans.fit(points)
+            labels = kmeans.labels_.astype(np.int64)
+            if self.manifold is None:
+                return kmeans.cluster_centers_, labels
         centers = np.stack([codes[labels == k].mean(axis=0) for k in range(self.n_clusters)])
         return centers, labels
+
+    def _mixture_labels(self, points, seed):
+        """The components of a Gaussian mixture (full covariances, N2D's last step) fitted
+        on ``points``, as labels. A component that is no row's most likely one gets the
+        row it explains best, so that every cluster has a mean."""
+        mixture = GaussianMixture(
+            self.n_clusters, covariance_type="full", n_init=self.n_init, random_state=seed
+        )
+        with self._limited_threads(self._kmeans_work(points)):
+            proba = mixture.fit(points).predict_proba(points)
+        labels = proba.argmax(axis=1).astype(np.int64)
+        for k in np.setdiff1d(np.arange(self.n_clusters), labels):
+            labels[proba[:, k].argmax()] = k
+        return labels
 
     def _manifold_step(self, seed):
         """The unfitted step of ``manifold``: a clone of a given transformer, else the
@@ -468,9 +540,15 @@ class DeepClustering(
         )
         interval = None if self.update_interval == "epoch" else self.update_interval
         batch_size = min(self.batch_size, X.shape[0])
+        augmenter = self._augmenter(X.shape[1])
+        augment_generator = None
+        if augmenter is not None:
+            # Its own stream, so that the batches drawn do not depend on augment.
+            augment_generator = torch.Generator(device=device).manual_seed(seeds(seed, 1)[0])
+        passes = _passes(self.max_iter, X.shape[0], batch_size)
         widths = model.autoencoder.widths
         work = Work.of_layers(
-            widths + widths[-2::-1], batch_size, X.shape[0], passes=self.max_iter, training=True
+            widths + widths[-2::-1], batch_size, X.shape[0], passes=passes, training=True
         )
         try:
             with self._limited_threads(work):
@@ -482,11 +560,13 @@ class DeepClustering(
                     reconstruction_weight=weight,
                     loss=autoencoder.loss,
                     batch_size=batch_size,
-                    max_iter=self.max_iter,
+                    max_iter=passes,
                     update_interval=interval,
                     tol=self.tol,
                     initial_labels=None if initial_labels is None else initial_labels.to(device),
-                    progress=self._progress if self.verbose else None,
+                    augmenter=augmenter,
+                    augment_generator=augment_generator,
+                    progress=(lambda r: self._progress(r, passes)) if self.verbose else None,
                     checkpoint=resume[0],
                     resume=resume[1],
                 )
@@ -496,11 +576,11 @@ class DeepClustering(
                 f"(now {self.learning_rate_init})."
             ) from None
 
-    def _progress(self, result):
+    def _progress(self, result, passes):
         loss = result.loss_curve[-1] if result.loss_curve else float("nan")
         print(
             f"DeepClustering: refresh {len(result.label_changes)}, epoch "
-            f"{result.n_epochs}/{self.max_iter}, loss = {loss:.6g}, labels changed = "
+            f"{result.n_epochs}/{passes}, loss = {loss:.6g}, labels changed = "
             f"{100 * result.label_changes[-1]:.2f}%",
             flush=True,
         )
@@ -514,12 +594,13 @@ class DeepClustering(
                 "centres it reached and is usable. Fit again to train it fully."
             )
             return [(message, UserWarning)]
-        if self.max_iter > 0 and not result.converged:
+        passes = _passes(self.max_iter, len(self.labels_), self.batch_size)
+        if passes > 0 and not result.converged:
             last = result.label_changes[-1] if result.label_changes else 1.0
             message = (
-                f"Fine-tuning stopped at max_iter={self.max_iter} passes before fewer than "
-                f"tol={self.tol} of the labels changed between refreshes (last: {last:.4g}); "
-                "increase max_iter or tol."
+                f"Fine-tuning stopped at max_iter={self.max_iter!r} ({passes} passes) before "
+                f"fewer than tol={self.tol} of the labels changed between refreshes (last: "
+                f"{last:.4g}); increase max_iter or tol."
             )
             return [(message, ConvergenceWarning)]
         return []
@@ -592,6 +673,17 @@ class DeepClustering(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _passes(max_iter, n_samples, batch_size):
+    """``max_iter`` as a number of passes over ``n_samples`` rows. The labels settle
+    after some hundreds of optimizer steps, not passes: on small data a pass is a few
+    steps, and 20 of them (160 on the 1,797 digits, the first 100 warming up) ended
+    every default fit of the digits before the labels had settled."""
+    if max_iter != "auto":
+        return max_iter
+    steps = -(-n_samples // min(batch_size, n_samples))
+    return max(AUTO_PASSES, -(-AUTO_STEPS // steps))
 
 
 def _input_scale(X):

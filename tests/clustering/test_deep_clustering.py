@@ -13,8 +13,9 @@ from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_iris
 from sklearn.decomposition import PCA
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score, make_scorer, normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, normalize
@@ -23,7 +24,7 @@ import sk_dae
 from sk_dae import DenoisingAutoencoder, clustering
 from sk_dae._core import dec as _dec
 from sk_dae._core.seeds import seeds
-from sk_dae.clustering import DeepClustering
+from sk_dae.clustering import DeepClustering, _deep_clustering
 from sk_dae.metrics import clustering_accuracy
 
 # Pretraining and fine-tuning run short, fixed budgets on purpose.
@@ -103,7 +104,7 @@ def test_target_distribution_sharpens_and_balances():
 
 
 def test_fine_tune_stops_on_label_changes_and_keeps_state_on_interrupt(pretrained, data):
-    X = torch.from_numpy(np.ascontiguousarray(data[0], dtype=np.float32))
+    X = torch.from_numpy(np.array(data[0], dtype=np.float32))  # a writable copy
     codes = pretrained.transform(data[0])
     centers = KMeans(10, n_init=1, random_state=0).fit(codes).cluster_centers_
 
@@ -137,7 +138,7 @@ def test_fine_tuning_beats_kmeans_on_the_pretrained_codes(pretrained, data):
     kmeans_labels = kmeans.fit_predict(pretrained.transform(X))
     assert adjusted_rand_score(kmeans_labels, baseline.labels_) > 0.99
     for method in ("idec", "dec"):
-        model = from_pretrained(pretrained, method=method, tol=0.0).fit(X)
+        model = from_pretrained(pretrained, method=method, tol=0.0, max_iter=20).fit(X)
         np.testing.assert_array_equal(model.initial_labels_, baseline.initial_labels_)
         assert model.n_iter_ == model.max_iter
         assert clustering_accuracy(y, model.labels_) >= clustering_accuracy(y, baseline.labels_)
@@ -182,6 +183,25 @@ def test_small_data_in_its_own_units_keeps_its_clusters():
         assert model.predict_proba(X).max(axis=1).mean() > 0.8
 
 
+def test_the_auto_budget_is_20_passes_or_1000_steps():
+    passes = _deep_clustering._passes
+    assert passes("auto", 1797, 256) == 125  # 8 steps a pass
+    assert passes("auto", 10_000, 256) == 25 and passes("auto", 70_000, 256) == 20
+    assert passes("auto", 150, 256) == 1000 and passes(7, 1797, 256) == 7
+
+
+def test_the_default_fit_on_the_digits_converges_without_a_warning(digits):
+    # Every default fit of the 1,797 digits used to stop at max_iter=20 passes with a
+    # ConvergenceWarning (0.4% to 1% of the labels still changing at every refresh).
+    X, y = digits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = DeepClustering(n_clusters=10, random_state=0).fit(X)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert model.n_iter_ <= 125 and model.label_changes_[-1] < model.tol  # 125: "auto"
+    assert clustering_accuracy(y, model.labels_) > clustering_accuracy(y, model.initial_labels_)
+
+
 def test_fitted_attributes_and_methods_agree(pretrained, data, digits_split):
     X, X_test = data[0], digits_split.X_test
     # float64 training data: fit encodes them through a float64 copy of the network.
@@ -206,7 +226,7 @@ def test_fitted_attributes_and_methods_agree(pretrained, data, digits_split):
     assert model.cluster_centers_.shape == (10, 10)
     assert len(model.label_changes_) == len(model.loss_curve_) >= 1
     assert list(model.get_feature_names_out()[:2]) == ["deepclustering0", "deepclustering1"]
-    assert 1 <= model.n_iter_ <= model.max_iter
+    assert 1 <= model.n_iter_ <= _deep_clustering._passes(model.max_iter, len(X), 256)
 
 
 def test_reproducible_with_random_state(data):
@@ -313,6 +333,94 @@ def test_normalize_start_clusters_the_codes_by_direction(pretrained, data):
     for k in range(10):  # the centres live in the code space, not on the sphere
         centre = codes[model.initial_labels_ == k].mean(axis=0)
         np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
+
+
+def test_gmm_start_is_a_mixture_whose_components_give_the_centres(pretrained, data):
+    X = data[0]
+    codes = pretrained.transform(X)
+    seed = seeds(0, 2, bits=32)[1]
+    for manifold, points in ((None, codes), (PCA(3), PCA(3).fit_transform(codes))):
+        model = from_pretrained(pretrained, init="gmm", n_init=2, manifold=manifold, max_iter=0)
+        model.fit(X)
+        mixture = GaussianMixture(10, covariance_type="full", n_init=2, random_state=seed)
+        expected = mixture.fit(points).predict(points)
+        assert adjusted_rand_score(expected, model.initial_labels_) > 0.99
+        assert len(np.unique(model.initial_labels_)) == 10
+        for k in range(10):
+            centre = codes[model.initial_labels_ == k].mean(axis=0)
+            np.testing.assert_allclose(model.cluster_centers_[k], centre, rtol=1e-5, atol=1e-5)
+    kmeans = from_pretrained(pretrained, max_iter=0).fit(X)
+    assert adjusted_rand_score(kmeans.initial_labels_, model.initial_labels_) < 0.99
+    # Fine-tuning starts from the mixture's clusters (their one-hot is the first target).
+    tuned = from_pretrained(pretrained, init="gmm", n_init=2, max_iter=1, tol=0.0).fit(X)
+    changed = np.mean(tuned.labels_ != tuned.initial_labels_)
+    assert tuned.label_changes_[0] == pytest.approx(changed, abs=1e-6)
+
+
+def test_augment_is_seeded_and_changes_fine_tuning(pretrained, data):
+    X = data[0]
+    params = dict(max_iter=2, tol=0.0)
+    plain = from_pretrained(pretrained, **params).fit(X)
+    fits = [from_pretrained(pretrained, augment="affine", **params).fit(X) for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert not np.allclose(fits[0].cluster_centers_, plain.cluster_centers_, atol=1e-3)
+    # The same start; "shift" and "affine" differ.
+    np.testing.assert_array_equal(fits[0].initial_labels_, plain.initial_labels_)
+    shifted = from_pretrained(pretrained, augment="shift", **params).fit(X)
+    assert not np.allclose(shifted.cluster_centers_, fits[0].cluster_centers_, atol=1e-3)
+
+
+def test_fine_tuning_augments_the_batches_not_the_targets(pretrained, data):
+    X = torch.from_numpy(np.array(data[0][:300], dtype=np.float32))
+    centers = KMeans(10, n_init=1, random_state=0).fit(pretrained.transform(X.numpy()))
+    seen = []
+
+    class Recorder(_dec.ClusteringModule):
+        def forward(self, x):  # refreshes of the target: the rows as they are
+            seen.append(("refresh", x.clone()))
+            return super().forward(x)
+
+    def augmenter(x, generator):
+        seen.append(("batch", generator))
+        return x.flip(1)
+
+    module = Recorder(copy.deepcopy(pretrained.module_), centers.cluster_centers_)
+    generator = torch.Generator().manual_seed(1)
+    optimizer = _dec.make_fine_tuning_optimizer(module, 1e-3, reconstruction_weight=1.0)
+    _dec.fine_tune(
+        module,
+        X,
+        optimizer=optimizer,
+        generator=torch.Generator().manual_seed(0),
+        reconstruction_weight=1.0,
+        max_iter=1,
+        tol=0.0,
+        augmenter=augmenter,
+        augment_generator=generator,
+    )
+    refreshed = torch.cat([x for kind, x in seen if kind == "refresh"])
+    torch.testing.assert_close(refreshed, torch.cat([X, X]))  # two refreshes, clean rows
+    batches = [g for kind, g in seen if kind == "batch"]
+    assert len(batches) == 2 and all(g is generator for g in batches)  # 300 rows: 2 steps
+
+
+def test_augment_needs_images_and_passes_pretraining_augment_through(data):
+    X = data[0][:100]
+    model = DeepClustering(5, autoencoder=small_autoencoder(), augment="shift")
+    with pytest.raises(ValueError, match="rows of 10 features are not square images"):
+        model.fit(X[:, :10])
+    assert not hasattr(model, "labels_")
+    with pytest.raises(ValueError, match="image_shape"):
+        DeepClustering(5, autoencoder=small_autoencoder(image_shape=(4, 4)), augment="shift").fit(
+            X[:, :10]
+        )
+    # Rows of a given image shape; pretraining augments through the autoencoder's own
+    # parameter.
+    autoencoder = small_autoencoder(image_shape=(2, 5), augment="shift", max_iter=1)
+    model = DeepClustering(5, autoencoder=autoencoder, augment="affine", max_iter=1)
+    model.fit(X[:, :10])
+    assert model.autoencoder_.augment == "shift" and model.autoencoder_.image_shape_ == (2, 5, 1)
 
 
 def test_manifold_without_umap_learn_says_how_to_install(data, monkeypatch):
