@@ -38,22 +38,24 @@ after a change to ``DeepClustering``, refit ours alone and keep ClustPy's figure
         --output benchmarks/results/cluster_peers.md
 
 The user guide's table (``docs/user_guide/clustering.rst``, "Beside ClustPy") was made
-in three runs (one a size, split to keep each under a quarter of an hour on one
-thread), then merged by a run that fits nothing (``--only`` with no method)::
+in four runs (one a size, to keep each under a quarter of an hour on one thread), then
+merged by a run that fits nothing (``--only`` with no method)::
 
     .venv/bin/python benchmarks/bench_cluster_peers.py --data digits \\
-        --output /tmp/peers_digits.md
-    .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 1000 3000 \\
-        --output /tmp/peers_small.md
+        --output /tmp/p28c_digits.md
+    .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 1000 \\
+        --output /tmp/p28c_1000.md
+    .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 3000 \\
+        --output /tmp/p28c_3000.md
     .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 10000 \\
-        --seeds 0 --output /tmp/peers_10000.md
+        --seeds 0 --output /tmp/p28c_10000.md
     .venv/bin/python benchmarks/bench_cluster_peers.py --only \\
-        --reuse /tmp/peers_digits.md /tmp/peers_small.md /tmp/peers_10000.md \\
-        --output benchmarks/results/cluster_peers.md
+        --reuse /tmp/p28c_digits.md /tmp/p28c_1000.md /tmp/p28c_3000.md \\
+        /tmp/p28c_10000.md --output benchmarks/results/cluster_peers.md
 
 70,000 digits only on request (``--sizes 70000``): ClustPy takes hours there on one
 thread. Smoke run: ``python benchmarks/bench_cluster_peers.py --quick --only kmeans
-ours`` (500 digits; with ClustPy installed, ``--quick`` trains its networks 2 epochs).
+ours`` (300 digits; with ClustPy installed, ``--quick`` trains its networks 2 epochs).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ INSTALL = (
 #: The global generators are seeded with this before every fit, so that a fit that
 #: reseeds them (or draws from them) shows as a change.
 SENTINEL = 12345
-QUICK_ROWS = 500
+QUICK_ROWS = 300
 
 
 # ----------------------------------------------------------------------------- data
@@ -358,19 +360,17 @@ def extras_section(records, order):
 
 
 def sources_section(records):
-    """The runs that made the records: commit, date, threads (a record's load is its own)."""
+    """The runs that made the records: command, commit, date, threads (a record's load
+    is its own)."""
     runs = {}
     for r in records:
-        runs.setdefault((r["commit"], r["run_date"], r["threads"]), set()).add(
-            f"{NAMES[r['method']]} on {data_label(r['data'], r['n'])}"
-        )
-    rows = [
-        [c, d, t, "; ".join(sorted(w))]
-        for (c, d, t), w in sorted(runs.items(), key=lambda i: i[0][1])
-    ]
-    return "## Runs behind the records\n\n" + table(
-        ["commit", "run started", "threads", "fits"], rows
-    )
+        run = (r["run_date"], r["commit"], r["threads"], r.get("command", "-"))
+        runs.setdefault(run, set()).add(f"{NAMES[r['method']]} on {data_label(r['data'], r['n'])}")
+    lines = ["## Runs behind the records", ""]
+    for (date, commit, threads, command), fits in sorted(runs.items()):
+        lines.append(f"- {date}, commit {commit}, {threads} thread(s): `{command}`")
+        lines.append(f"  ({'; '.join(sorted(fits))})")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -414,6 +414,7 @@ def main(argv=None):
             "%Y-%m-%d %H:%M UTC"
         ),
         "threads": torch.get_num_threads(),
+        "command": run.fields["command"].strip("`"),
     }
     for data, n_rows in datasets:
         X, y = load(data, n_rows)
