@@ -64,7 +64,6 @@ import contextlib
 import datetime
 import io
 import json
-import os
 import random
 import re
 import statistics
@@ -124,7 +123,6 @@ def load(data, n_rows=None):
 
 def clustpy_class(method):
     """ClustPy's IDEC or DEC, or a SystemExit that says how to install it."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # its progress bars would fill the log
     try:
         with warnings.catch_warnings():
             # torchvision 0.16.2 on torch 2.13 warns that its image extension does not
@@ -146,7 +144,8 @@ def fit(method, X, seed, *, quick=False):
     else:
         params = dict(pretrain_epochs=2, clustering_epochs=2) if quick else {}
         model = clustpy_class(method)(10, random_state=seed, **params)
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with warnings.catch_warnings(record=True) as caught, quiet, no_progress_bars():
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
         model.fit(X)
@@ -159,6 +158,22 @@ def fit(method, X, seed, *, quick=False):
     elif method in ("idec", "dec"):
         extra["dec_labels"] = model.dec_labels_
     return np.asarray(model.labels_), seconds, extra
+
+
+@contextlib.contextmanager
+def no_progress_bars():
+    """ClustPy's tqdm bars off (they would fill the log): tqdm reads TQDM_DISABLE when it
+    is imported, before this script runs, so its default is patched instead."""
+    from functools import partialmethod
+
+    import tqdm
+
+    init = tqdm.tqdm.__init__
+    tqdm.tqdm.__init__ = partialmethod(init, disable=True)
+    try:
+        yield
+    finally:
+        tqdm.tqdm.__init__ = init
 
 
 def seed_globals():
@@ -422,6 +437,8 @@ def main(argv=None):
             for method in args.only:
                 record = measure(method, data, X, y, seed, run_info, quick=args.quick)
                 records[key(record)] = record
+                if args.output is not None:  # after every fit: a run cut short keeps its fits
+                    write(run, records, args.output)
                 print(
                     f"{data_label(data, len(X))}, seed {seed}, {NAMES[method]}: accuracy "
                     f"{record['accuracy']:.3f}, NMI {record['nmi']:.3f}, "
@@ -430,6 +447,13 @@ def main(argv=None):
                     file=sys.stderr,
                     flush=True,
                 )
+    text = write(run, records, args.output)
+    print(text)
+    return text
+
+
+def write(run, records, output):
+    """The report of ``records`` (a dict key -> record), written to ``output``."""
     records = sorted(
         records.values(),
         key=lambda r: (r["data"] != "digits", r["n"], r["seed"], METHODS.index(r["method"])),
@@ -453,9 +477,7 @@ def main(argv=None):
             + "\n```",
         ]
     )
-    text = run.finish(text, args.output)
-    print(text)
-    return text
+    return run.finish(text, output)
 
 
 if __name__ == "__main__":
