@@ -38,20 +38,20 @@ after a change to ``DeepClustering``, refit ours alone and keep ClustPy's figure
         --output benchmarks/results/cluster_peers.md
 
 The user guide's table (``docs/user_guide/clustering.rst``, "Beside ClustPy") was made
-in four runs (one a size, to keep each under a quarter of an hour on one thread), then
-merged by a run that fits nothing (``--only`` with no method)::
+in runs of under about a quarter of an hour each on one thread (a size, or a seed of
+3,000 digits; at 10,000 digits one IDEC fit alone takes about 20 minutes, so seed 0 and
+no DEC there), merged by a run that fits nothing (``--only`` with no method)::
 
     .venv/bin/python benchmarks/bench_cluster_peers.py --data digits \\
         --output /tmp/p28c_digits.md
     .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 1000 \\
         --output /tmp/p28c_1000.md
     .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 3000 \\
-        --output /tmp/p28c_3000.md
+        --seeds 0 --output /tmp/p28c_3000_s0.md   # and --seeds 1, --seeds 2
     .venv/bin/python benchmarks/bench_cluster_peers.py --data mnist --sizes 10000 \\
-        --seeds 0 --output /tmp/p28c_10000.md
-    .venv/bin/python benchmarks/bench_cluster_peers.py --only \\
-        --reuse /tmp/p28c_digits.md /tmp/p28c_1000.md /tmp/p28c_3000.md \\
-        /tmp/p28c_10000.md --output benchmarks/results/cluster_peers.md
+        --seeds 0 --only kmeans ours idec --output /tmp/p28c_10000.md
+    .venv/bin/python benchmarks/bench_cluster_peers.py --only --reuse /tmp/p28c_*.md \\
+        --output benchmarks/results/cluster_peers.md
 
 70,000 digits only on request (``--sizes 70000``): ClustPy takes hours there on one
 thread. Smoke run: ``python benchmarks/bench_cluster_peers.py --quick --only kmeans
