@@ -431,7 +431,7 @@ def main(argv=None):
         "threads": torch.get_num_threads(),
         "command": run.fields["command"].strip("`"),
     }
-    for data, n_rows in datasets:
+    for data, n_rows in datasets if args.only else []:
         X, y = load(data, n_rows)
         for seed in seeds:
             for method in args.only:
