@@ -9,6 +9,7 @@ import importlib
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -298,6 +299,33 @@ def test_bench_fine_tuning_quick(bench, common, tmp_path):
     text = bench("bench_fine_tuning").main(["--quick", "--threads", "1", "--output", str(output)])
     assert_written(common, output, text)
     assert "| start " in text and "| ours " in text and "nan" not in text
+
+
+def test_bench_cluster_peers_quick_and_reuse(bench, common, tmp_path):
+    module = bench("bench_cluster_peers")
+    first = tmp_path / "peers.md"
+    args = ["--quick", "--threads", "1", "--only", "kmeans", "ours", "--output", str(first)]
+    text = module.main(args)
+    assert_written(common, first, text)
+    assert "| digits (300) | 0 " in text and "nan" not in text
+    records = module.read_records(first)
+    assert [r["method"] for r in records] == ["kmeans", "ours"]
+    assert records[1]["changed_globals"] == []  # ours leaves the global generators alone
+    # --reuse keeps the records it does not refit: ours, read back, beside a new KMeans
+    second = tmp_path / "again.md"
+    module.main(["--quick", "--only", "kmeans", "--reuse", str(first), "--output", str(second)])
+    again = module.read_records(second)
+    assert again[1] == records[1] and again[0]["run_date"] >= records[0]["run_date"]
+
+
+def test_bench_cluster_peers_with_clustpy(bench, tmp_path):
+    """ClustPy is an optional benchmark dependency: where it is installed, its two
+    fits run (2 epochs each under --quick) and show that they reseed the globals."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pytest.importorskip("clustpy.deep")
+    text = bench("bench_cluster_peers").main(["--quick", "--only", "idec", "dec"])
+    assert "| ClustPy IDEC | 1    | 1     | 1      | 1     |" in text
 
 
 # ------------------------------------------------------------------ the harness
