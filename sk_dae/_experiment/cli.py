@@ -190,6 +190,12 @@ def _add_cluster_parser(commands):
         "--max-iter", type=_non_negative_int, help="fine-tuning passes of DEC and IDEC" + default
     )
     p.add_argument("--n-init", type=_positive_int, default=10, help="KMeans restarts")
+    p.add_argument(
+        "--augment",
+        choices=["shift", "affine"],
+        help="DEC-DA: random moves of the images in pretraining and fine-tuning (rows must "
+        "be square images or the autoencoder's image_shape)",
+    )
     p.add_argument("--no-baselines", action="store_true", help="no KMeans on pixels and PCA")
     manifold = p.add_mutually_exclusive_group()
     manifold.add_argument("--no-manifold", action="store_true", help="no UMAP rows")
@@ -357,7 +363,9 @@ def run_cluster(args):
         "n_components": args.n_components,
         "batch_size": args.batch_size,
         "verbose": int(args.verbose) or None,
+        "augment": args.augment,
     }
+    clustering_params = {"max_iter": args.max_iter, "augment": args.augment}
     report = cluster_report(
         X,
         y,
@@ -366,7 +374,7 @@ def run_cluster(args):
         seeds=args.seeds,
         autoencoder=make_pretraining_autoencoder(args.pretraining),
         autoencoder_params={k: v for k, v in options.items() if v is not None},
-        clustering_params={} if args.max_iter is None else {"max_iter": args.max_iter},
+        clustering_params={k: v for k, v in clustering_params.items() if v is not None},
         n_init=args.n_init,
         manifold="only" if args.manifold_only else not args.no_manifold,
         baselines=not args.no_baselines,

@@ -91,7 +91,7 @@ def test_cluster_writes_a_table_with_every_row(tmp_path, monkeypatch, capsys):
     assert (
         "| method | NMI | ARI | accuracy | test NMI | test ARI | test accuracy | fit (s) |" in text
     )
-    rows = [line.split(" | ")[0].lstrip("| ") for line in text.splitlines()[-7:]]
+    rows = [line.split(" | ")[0].lstrip("| ") for line in text.splitlines()[-8:]]
     assert rows == [
         "KMeans on pixels",
         "KMeans on PCA-10",
@@ -100,6 +100,7 @@ def test_cluster_writes_a_table_with_every_row(tmp_path, monkeypatch, capsys):
         "DEC",
         "codes, UMAP, KMeans (N2D start)",
         "IDEC from the UMAP start",
+        "codes, UMAP, Gaussian mixture (N2D)",
     ]
     assert "| IDEC from the UMAP start | umap-learn not installed" in text
     assert re.search(r"\| DEC \| 0\.\d{3} \(0\.\d{3}-0\.\d{3}\) \|", text)  # median (range)
@@ -207,3 +208,13 @@ def test_cluster_report_shows_the_papers_figures_on_all_of_mnist():
     assert "| 0.500 | 0.881 (IDEC paper) |" in text
     report.settings["n_samples"] = 10000  # a subset: no published figure applies
     assert "published" not in sk_dae._experiment.cluster_report.markdown(report)
+
+
+def test_cluster_augment_reaches_pretraining_and_fine_tuning(tmp_path):
+    main(
+        [*CLUSTER_FAST, "--augment", "shift", "--no-baselines", "--no-manifold"]
+        + ["--quiet", "--output", str(tmp_path)]
+    )
+    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    assert "augment='shift'" in settings["autoencoder"]
+    assert settings["clustering_params"]["augment"] == "shift"
