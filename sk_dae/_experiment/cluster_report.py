@@ -170,8 +170,9 @@ class _Seed:
             model, seconds = fit(manifold="umap")
             self.record(UMAP_START, model.initial_labels_, seconds)
             self.record(IDEC_UMAP, model.labels_, seconds)
+            # N2D's clusters are the mixture's on the embedding, before any fine-tuning.
             model, seconds = fit(manifold="umap", init="gmm", max_iter=0)
-            self.record(UMAP_GMM, model.labels_, seconds)
+            self.record(UMAP_GMM, model.initial_labels_, seconds)
 
 
 def cluster_report(
