@@ -170,6 +170,30 @@ def _add_cluster_parser(commands):
     p.add_argument(
         "--seeds", type=_non_negative_int, nargs="+", default=[0], help="one run per seed"
     )
+    _add_recipe_options(p)
+    p.add_argument(
+        "--hidden", type=_positive_int, nargs="*", help="encoder hidden layer sizes" + default
+    )
+    p.add_argument("--n-components", type=_positive_int, help="code width" + default)
+    p.add_argument("--batch-size", type=_positive_int, help="pretraining batch size" + default)
+    p.add_argument(
+        "--max-iter", type=_non_negative_int, help="fine-tuning passes of DEC and IDEC" + default
+    )
+    p.add_argument("--n-init", type=_positive_int, default=10, help="KMeans restarts")
+    p.add_argument("--no-baselines", action="store_true", help="no KMeans on pixels and PCA")
+    manifold = p.add_mutually_exclusive_group()
+    manifold.add_argument("--no-manifold", action="store_true", help="no UMAP rows")
+    manifold.add_argument(
+        "--manifold-only", action="store_true", help="the UMAP start without IDEC and DEC"
+    )
+    p.add_argument("--threads", type=_positive_int, help="torch, BLAS and OpenMP threads")
+    p.add_argument("--verbose", action="store_true", help="report every epoch")
+    p.add_argument("--quiet", action="store_true", help="no line per finished row")
+    p.add_argument("--output", default="results/cluster", help="output folder")
+
+
+def _add_recipe_options(p):
+    """The pretraining recipe and DEC-DA's augmentation of ``sk-dae cluster``."""
     p.add_argument(
         "--pretraining",
         choices=sorted(PRETRAINING_RECIPES),
@@ -182,30 +206,11 @@ def _add_cluster_parser(commands):
         "--epochs", type=_positive_int, help="pretraining epochs (default: the recipe's)"
     )
     p.add_argument(
-        "--hidden", type=_positive_int, nargs="*", help="encoder hidden layer sizes" + default
-    )
-    p.add_argument("--n-components", type=_positive_int, help="code width" + default)
-    p.add_argument("--batch-size", type=_positive_int, help="pretraining batch size" + default)
-    p.add_argument(
-        "--max-iter", type=_non_negative_int, help="fine-tuning passes of DEC and IDEC" + default
-    )
-    p.add_argument("--n-init", type=_positive_int, default=10, help="KMeans restarts")
-    p.add_argument(
         "--augment",
         choices=["shift", "affine"],
         help="DEC-DA: random moves of the images in pretraining and fine-tuning (rows must "
         "be square images or the autoencoder's image_shape)",
     )
-    p.add_argument("--no-baselines", action="store_true", help="no KMeans on pixels and PCA")
-    manifold = p.add_mutually_exclusive_group()
-    manifold.add_argument("--no-manifold", action="store_true", help="no UMAP rows")
-    manifold.add_argument(
-        "--manifold-only", action="store_true", help="the UMAP start without IDEC and DEC"
-    )
-    p.add_argument("--threads", type=_positive_int, help="torch, BLAS and OpenMP threads")
-    p.add_argument("--verbose", action="store_true", help="report every epoch")
-    p.add_argument("--quiet", action="store_true", help="no line per finished row")
-    p.add_argument("--output", default="results/cluster", help="output folder")
 
 
 def _add_data_options(p):
