@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .network import Autoencoder, _block, build_autoencoder, init_weights
+from .network import Autoencoder, _block, build_autoencoder, init_weights, summary_table
 
 #: At most this many strided layers; each halves the sides of at least 8 pixels.
 MAX_CONV_LAYERS = 4
@@ -229,13 +229,8 @@ class ConvAutoencoder(Autoencoder):
             )
             rows.append(("linear paths", "(encoder, decoder)", f"{n_linear:,}"))
         total = sum(p.numel() for p in self.parameters())
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
-        rule = "-" * len(lines[0])
-        lines.insert(1, rule)
-        lines.append(rule)
-        lines.append(f"total parameters: {total:,} (image {self._spec['image_shape']})")
-        return "\n".join(lines)
+        footer = f"total parameters: {total:,} (image {self._spec['image_shape']})"
+        return summary_table(rows, footer)
 
 
 def _conv_encoder(image_shape, channels, strides, dense, block):

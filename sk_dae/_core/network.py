@@ -220,13 +220,7 @@ class Autoencoder(nn.Module):
         rows.append(("output", f"(-1, {self.widths[0]}) {self.output_activation}", ""))
         total = sum(p.numel() for p in self.parameters())
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
-        rule = "-" * len(lines[0])
-        lines.insert(1, rule)
-        lines.append(rule)
-        lines.append(f"total parameters: {total:,} (trainable: {trainable:,})")
-        return "\n".join(lines)
+        return summary_table(rows, f"total parameters: {total:,} (trainable: {trainable:,})")
 
 
 def _output_width(layer):
@@ -235,6 +229,19 @@ def _output_width(layer):
     if isinstance(layer, nn.BatchNorm1d):
         return layer.num_features
     return None
+
+
+def summary_table(rows, footer):
+    """The text of a network's ``summary()``: ``rows`` of (layer, output shape,
+    parameters) under their header row, in aligned columns between rules, then
+    ``footer``."""
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows]
+    rule = "-" * len(lines[0])
+    lines.insert(1, rule)
+    lines.append(rule)
+    lines.append(footer)
+    return "\n".join(lines)
 
 
 def build_autoencoder(
