@@ -13,6 +13,7 @@ medians and ratios to the baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime
 import os
 import platform
@@ -175,6 +176,19 @@ def base_parser(description, *, threads=True):
         "--output", type=Path, default=None, help="also write the report, with its header, here"
     )
     return parser
+
+
+def parse_params(pairs):
+    """Estimator parameters from ``key=value`` strings: values read as Python literals
+    (numbers, tuples, None, quoted strings), else kept as the string."""
+    params = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip()
+    return params
 
 
 _LIMITS = []

@@ -32,7 +32,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import MNIST, Run, base_parser, set_threads, table
+from _common import MNIST, Run, base_parser, parse_params, set_threads, table
 from sklearn.decomposition import PCA
 
 from sk_dae import DenoisingAutoencoder
@@ -80,6 +80,9 @@ def main(argv=None):
         "--conv-seconds", default="equal", help="the conv fit's budget, or 'equal' (the MLP's)"
     )
     parser.add_argument("--models", nargs="+", default=["pca", "mlp", "conv"])
+    parser.add_argument(
+        "--conv-params", nargs="*", default=[], help="the conv model's other parameters, key=value"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n_train = 300
@@ -101,7 +104,9 @@ def main(argv=None):
     if "conv" in args.models:
         budget = args.conv_seconds
         budget = seconds.get("MLP default", 60.0) if budget == "equal" else float(budget)
-        conv = dict(architecture="conv", image_shape=image_shape, **common)
+        conv = dict(
+            architecture="conv", image_shape=image_shape, **common, **parse_params(args.conv_params)
+        )
         probe_seconds = timed_fit(DenoisingAutoencoder(32, max_iter=1, **conv), X_train)
         epochs = max(1, int(budget // probe_seconds))
         model = DenoisingAutoencoder(32, max_iter=epochs, **conv)
@@ -131,7 +136,8 @@ def main(argv=None):
         f"{len(X_test)} test rows {image_shape}, {threads} thread(s)",
         "",
         f"Training noise {TASKS[args.task]}; conv budget {args.conv_seconds} "
-        f"({seconds.get('conv', float('nan')):.0f} s).",
+        f"({seconds.get('conv', float('nan')):.0f} s); conv parameters "
+        f"{parse_params(args.conv_params) or 'the defaults'}.",
         "",
         table(("model", "fit s", "test MSE", "x PCA-32", "PSNR dB (clipped)"), rows),
         "",

@@ -29,7 +29,15 @@ import time
 import warnings
 
 import numpy as np
-from _common import MNIST, Run, base_parser, reconstruction_error, set_threads, table
+from _common import (
+    MNIST,
+    Run,
+    base_parser,
+    parse_params,
+    reconstruction_error,
+    set_threads,
+    table,
+)
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -144,17 +152,6 @@ def feature_rows(params):
     return rows
 
 
-def _parse_params(pairs):
-    params = {}
-    for pair in pairs:
-        key, value = pair.split("=", 1)
-        try:
-            params[key] = eval(value, {})  # numbers, tuples, None, quoted strings
-        except (NameError, SyntaxError):
-            params[key] = value
-    return params
-
-
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument(
@@ -165,7 +162,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     set_threads(args.threads)
     run = Run(__file__, argv, threads=args.threads)
-    params = _parse_params(args.params)
+    params = parse_params(args.params)
     if args.quick:
         params.setdefault("max_iter", 5)  # a smoke test of the script, not a measurement
     names = QUICK if args.quick else [n for n in DATASETS if n != "MNIST" or MNIST.exists()]
