@@ -40,6 +40,7 @@ from ._core.augment import AUGMENT_KINDS, Augmenter
 from ._core.checkpoint import Checkpoint, as_checkpoint
 from ._core.conv import build_network, conv_plan, multiply_adds_per_row, resolve_image_shape
 from ._core.data import (
+    CONV_LARGEST_AUTO_BATCH,
     INFERENCE_BATCH_SIZE,
     batch_size_for,
     column_means,
@@ -160,8 +161,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     conv_channels : tuple of int or "auto", default="auto"
         Channels of the encoder's convolutions, from the input towards the code, with
-        ``architecture="conv"``. ``"auto"``: 32, doubling per layer up to 128, one layer
-        per halving (8x8: ``(32,)``; 28x28: ``(32, 64)``). A given tuple keeps those
+        ``architecture="conv"``. ``"auto"``: 16, doubling per layer up to 128, one layer
+        per halving (8x8: ``(16,)``; 28x28: ``(16, 32)``). A given tuple keeps those
         strides and adds layers of stride 1 beyond them.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
@@ -289,7 +290,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` is a sixteenth of the training rows, from 32 to
-        256 (at most all of them): small data sets get more, smaller steps per pass.
+        256 (at most all of them): small data sets get more, smaller steps per pass. A
+        convolutional network's ``"auto"`` batch is at most 64 rows: its cost per row
+        hardly falls with larger batches on a CPU, so smaller ones buy more steps.
 
     max_iter : int or "auto", default="auto"
         Maximum number of epochs (passes over the training data). ``"auto"`` gives a
@@ -1027,7 +1030,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             Y_train, Y_val = training_tensors(
                 Y, device=device, validation_fraction=fraction, seed=seed
             )
-        batch_size = batch_size_for(self.batch_size, X_train.shape[0])
+        batch_size = self._batch_size(X_train.shape[0])
         if self.batch_norm and batch_size < 2:
             raise ValueError(
                 "batch_norm=True needs at least 2 rows per batch to compute batch "
@@ -1035,6 +1038,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 "training row(s). Use more rows, a larger batch_size, or batch_norm=False."
             )
         return _TrainingData(X_train, X_val, Y_train, Y_val, batch_size)
+
+    def _batch_size(self, n_samples):
+        """Rows per training batch of a fit on ``n_samples`` rows (``batch_size``)."""
+        largest = CONV_LARGEST_AUTO_BATCH if self.architecture == "conv" else 256
+        return batch_size_for(self.batch_size, n_samples, largest=largest)
 
     def _with_corrupted_check(self, data, model, seed):
         """``data`` with a fixed corruption of its held-out rows, so that the held-out
@@ -1588,7 +1596,7 @@ def _training_work(estimator, shape, hidden, incremental, image_shape=None):
     ``hidden`` widths (and images of ``image_shape``) computes, for the thread policy."""
     n_samples, n_features = shape
     widths = [n_features, *hidden, estimator.n_components, *hidden[::-1], n_features]
-    batch_size = batch_size_for(estimator.batch_size, n_samples)
+    batch_size = estimator._batch_size(n_samples)
     epochs = 1 if incremental else epochs_for(estimator.max_iter, n_samples, batch_size)
     work = _threads.Work.of_layers(widths, batch_size, n_samples, passes=epochs, training=True)
     if estimator.architecture != "conv":

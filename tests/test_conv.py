@@ -54,6 +54,19 @@ def test_the_conv_network_is_built_for_the_image(fitted):
     assert "Conv2d" in fitted.summary() and "ConvOutput" in fitted.summary()
 
 
+def test_a_conv_network_s_auto_batch_is_at_most_64_rows(digits_split):
+    # 1,347 rows: the MLP's rule (a sixteenth of the rows) would take batches of 84.
+    X_train = digits_split.X_train
+    weights = {
+        batch: fit_quiet(conv(batch_size=batch, max_iter=1, early_stopping=False), X_train)
+        .module_.state_dict()["encoder.1.weight"]
+        .numpy()
+        for batch in ("auto", 64, 84)
+    }
+    np.testing.assert_array_equal(weights["auto"], weights[64])
+    assert not np.array_equal(weights["auto"], weights[84])
+
+
 def test_image_shape_none_is_a_square_or_one_row(X):
     square = fit_quiet(conv(image_shape=None, max_iter=1), X)
     assert square.image_shape_ == (8, 8, 1)

@@ -50,7 +50,7 @@ def conv_plan(image_shape, conv_channels="auto"):
     Every layer halves each side of at least 8 pixels (stride 2), until no side is that
     long or there are :data:`MAX_CONV_LAYERS` layers: 8x8 digits get one layer (to 4x4),
     28x28 MNIST two (to 7x7), 64x64 pictures four (to 4x4); an image without such a side
-    one layer of stride 1. ``"auto"`` channels double from 32 per layer, at most 128;
+    one layer of stride 1. ``"auto"`` channels double from 16 per layer, at most 128;
     given channels keep the strides of the plan and stride 1 beyond it.
     """
     height, width = image_shape[:2]
@@ -63,7 +63,7 @@ def conv_plan(image_shape, conv_channels="auto"):
         height, width = -(-height // stride[0]), -(-width // stride[1])
     strides = strides or [(1, 1)]
     if conv_channels == "auto":
-        channels = tuple(min(128, 32 * 2**i) for i in range(len(strides)))
+        channels = tuple(min(128, 16 * 2**i) for i in range(len(strides)))
     else:
         channels = tuple(int(c) for c in conv_channels)
         if not channels or min(channels) < 1:

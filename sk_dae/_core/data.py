@@ -53,13 +53,20 @@ def training_tensors(X, *, device, validation_fraction=None, seed=0):
     return train, val
 
 
-def batch_size_for(batch_size, n_samples):
-    """Rows per training batch: ``"auto"`` is a sixteenth of the rows, from 32 to 256
-    (small data sets get more, smaller steps per pass), never more rows than there
-    are."""
+def batch_size_for(batch_size, n_samples, *, largest=256):
+    """Rows per training batch: ``"auto"`` is a sixteenth of the rows, from 32 to
+    ``largest`` (small data sets get more, smaller steps per pass), never more rows than
+    there are."""
     if batch_size == "auto":
-        batch_size = min(256, max(32, n_samples // 16))
+        batch_size = min(largest, max(32, n_samples // 16))
     return min(int(batch_size), n_samples)
+
+
+#: The largest ``"auto"`` batch of a convolutional network. A convolution's cost per row
+#: hardly falls with the batch on a CPU, unlike a dense layer's, so smaller batches buy
+#: more steps for almost the same time per epoch (the images page of the user guide has
+#: the measurements).
+CONV_LARGEST_AUTO_BATCH = 64
 
 
 def n_batches(n_samples, batch_size):

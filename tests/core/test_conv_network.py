@@ -22,11 +22,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize(
     "shape, channels, strides",
     [
-        ((8, 8, 1), (32,), ((2, 2),)),
-        ((28, 28, 1), (32, 64), ((2, 2), (2, 2))),
-        ((64, 64, 3), (32, 64, 128, 128), ((2, 2),) * 4),
-        ((1, 10, 1), (32,), ((1, 2),)),
-        ((3, 3, 1), (32,), ((1, 1),)),
+        ((8, 8, 1), (16,), ((2, 2),)),
+        ((28, 28, 1), (16, 32), ((2, 2), (2, 2))),
+        ((64, 64, 3), (16, 32, 64, 128), ((2, 2),) * 4),
+        ((1, 10, 1), (16,), ((1, 2),)),
+        ((3, 3, 1), (16,), ((1, 1),)),
     ],
 )
 def test_the_plan_follows_the_image_size(shape, channels, strides):
@@ -109,13 +109,13 @@ def test_tied_weights_are_refused():
 
 def test_multiply_adds_count_convolutions():
     net = build_network(784, 32, (256,), seed=0, architecture="conv", image_shape=(28, 28))
-    convs = 9 * (14 * 14 * 1 * 32 + 7 * 7 * 32 * 64)
-    dense = 3136 * 256 + 256 * 32
+    convs = 9 * (14 * 14 * 1 * 16 + 7 * 7 * 16 * 32)
+    dense = 1568 * 256 + 256 * 32
     assert multiply_adds_per_row(net.spec()) == 2 * (convs + dense)
 
 
 def test_summary_lists_convolutions():
     net = build_network(784, 32, (256,), seed=0, architecture="conv", image_shape=(28, 28))
     text = net.summary()
-    assert "Conv2d" in text and "ConvTranspose2d" in text and "(-1, 64, 7, 7)" in text
+    assert "Conv2d" in text and "ConvTranspose2d" in text and "(-1, 32, 7, 7)" in text
     assert f"total parameters: {sum(p.numel() for p in net.parameters()):,}" in text
