@@ -125,7 +125,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         estimated levels of the noisy training images (None in pairs without a guide).
 
     guide_ : str or None
-        The guide used ("nl_means" or None).
+        The guide used ("nl_means", "bm3d" or None).
 
     n_channels_ : int
         Channels of the training images (1 for 2-D images).
@@ -256,6 +256,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
             _check_pairs(images, targets)
         mode = "pairs" if targets is not None else "self" if noise_level is None else "synthetic"
         guide = self._resolve_guide(mode)
+        if guide is not None:
+            _classical.check_guide(guide)
         if noise_level is None and (mode == "self" or guide is not None):
             noise_level = float(np.mean([_classical.estimate_noise(im) for im in images]))
         return images, targets, mode, guide, noise_level
