@@ -85,6 +85,8 @@ GREY_IMAGES = (
     "shepp_logan_phantom",
 )
 SIGMAS = (0.05, 0.075, 0.1)
+#: The methods beside ImageDenoiser in ``--part collection``.
+METHODS = ("dictionary learning", "NL-means", "wavelet", "BM3D")
 
 
 def load_image(name):
@@ -194,13 +196,14 @@ def collection(args, names, sigmas):
         noise_level=(0.04, 0.11), random_state=0, n_threads=args.threads, **args.params
     )
     _, fit_seconds = timed(denoiser.fit, train)
-    methods = ["dictionary learning", "NL-means", "wavelet", "BM3D", "ImageDenoiser"]
-    if importlib.util.find_spec("bm3d") is None:  # the bench extra
+    methods = [m for m in METHODS if m in args.methods] + ["ImageDenoiser"]
+    if importlib.util.find_spec("bm3d") is None and "BM3D" in methods:  # the bench extra
         methods.remove("BM3D")
     rows, scores = [], {(m, s): [] for m in methods for s in sigmas}
     for i, name in enumerate(names):
         left, right = halves(load_image(name))
-        dl, dl_fit = timed(DictionaryLearning().fit, left)
+        if "dictionary learning" in methods:
+            dl, dl_fit = timed(DictionaryLearning().fit, left)
         for sigma in sigmas:
             noisy = noisy_version(right, sigma, seed=i)
             row = [name, f"{sigma:g}", f"{psnr(noisy, right):.2f}"]
@@ -419,6 +422,13 @@ def main(argv=None):
     parser.add_argument("--images", nargs="+", default=list(GREY_IMAGES))
     parser.add_argument("--sigmas", nargs="+", type=float, default=list(SIGMAS))
     parser.add_argument("--self-images", nargs="*", default=["camera", "coins", "moon"])
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=list(METHODS),
+        choices=METHODS,
+        help="the methods beside ImageDenoiser (--part collection; none for a lever's run)",
+    )
     parser.add_argument(
         "--set",
         nargs="*",
