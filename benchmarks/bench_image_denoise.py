@@ -226,7 +226,7 @@ def collection(args, names, sigmas):
     header = ["image", "sigma", "noisy", *methods]
     text = (
         f"ImageDenoiser fit once on the clean left halves of the {len(names)} images, "
-        f"noise_level=(0.04, 0.11){settings(args.params)}, guide {denoiser.guide_}, "
+        f"noise_level=(0.04, 0.11){settings({'guide': denoiser.guide_, **args.params})}, "
         f"{denoiser.max_iter} steps: {fit_seconds:.0f} s.\n"
         "PSNR (dB) of the noisy right half denoised; the method's seconds beside it.\n\n"
     )
