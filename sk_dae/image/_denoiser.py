@@ -73,7 +73,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         A first estimate of the clean image that the network corrects: "nl_means" is
         scikit-image's :func:`~skimage.restoration.denoise_nl_means` told the noise
         level; "bm3d" is BM3D (the ``bm3d`` package, not installed with sk_dae: better,
-        and about 50 times slower than NL-means); None lets the network denoise the
+        and slower, in ``fit`` and in every ``transform``; the user guide has the
+        figures); None lets the network denoise the
         image alone. "auto" is "nl_means" when learning from clean images and a noise
         level, None otherwise (self-supervised training cannot use a guide: it sees the
         pixels hidden from the network). From clean images, the guide is computed once
