@@ -22,8 +22,9 @@ Methods:
   halves of all the images with ``noise_level=(0.04, 0.11)`` (a crop's noise drawn from
   that range), told each sigma in ``transform``; with ``--part one``, fit from one image
   (the left half of ``camera``) at sigma 0.075 with its defaults (the fitting time
-  target), a 512x512 image denoised (the inference time target), and self-supervised
-  fits on the noisy right halves alone (``noise_level=None``).
+  target) and a 512x512 image denoised (the inference time target); with ``--part
+  self``, self-supervised fits on the noisy right halves alone (``noise_level=None``),
+  one per image of ``--self-images``.
 
 With ``--part pages``, documents: ImageDenoiser fit on (dirty, clean) pairs of
 ``sk_dae.datasets.make_dirty_pages`` (``--pages`` training pages, seed 0) and scored by
@@ -43,17 +44,22 @@ machine)::
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
         --part collection --sigmas 0.05 0.1 --output benchmarks/results/image_denoise_sigmas.md
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
-        --part one --self-images camera coins --output benchmarks/results/image_denoise_one.md \\
+        --part one --output benchmarks/results/image_denoise_one.md \\
         --figure docs/images/image_denoise_camera.png
+    flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
+        --part self --output benchmarks/results/image_denoise_self.md
     flock /tmp/sk_dae_heavy.lock python benchmarks/bench_image_denoise.py --threads 1 \\
         --part pages --output benchmarks/results/dirty_pages.md \\
         --figure docs/images/dirty_pages.png
 
-Smoke run: ``python benchmarks/bench_image_denoise.py --quick``.
+The levers on the gap to BM3D (``--methods`` with no method, ``--set PARAM=VALUE``)
+and their commands are listed in benchmarks/README.md. Smoke run:
+``python benchmarks/bench_image_denoise.py --quick``.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import time
 import warnings
@@ -81,6 +87,8 @@ GREY_IMAGES = (
     "shepp_logan_phantom",
 )
 SIGMAS = (0.05, 0.075, 0.1)
+#: The methods beside ImageDenoiser in ``--part collection``.
+METHODS = ("dictionary learning", "NL-means", "wavelet", "BM3D")
 
 
 def load_image(name):
@@ -190,13 +198,14 @@ def collection(args, names, sigmas):
         noise_level=(0.04, 0.11), random_state=0, n_threads=args.threads, **args.params
     )
     _, fit_seconds = timed(denoiser.fit, train)
-    methods = ["dictionary learning", "NL-means", "wavelet", "BM3D", "ImageDenoiser"]
-    if importlib.util.find_spec("bm3d") is None:  # the bench extra
+    methods = [m for m in METHODS if m in args.methods] + ["ImageDenoiser"]
+    if importlib.util.find_spec("bm3d") is None and "BM3D" in methods:  # the bench extra
         methods.remove("BM3D")
     rows, scores = [], {(m, s): [] for m in methods for s in sigmas}
     for i, name in enumerate(names):
         left, right = halves(load_image(name))
-        dl, dl_fit = timed(DictionaryLearning().fit, left)
+        if "dictionary learning" in methods:
+            dl, dl_fit = timed(DictionaryLearning().fit, left)
         for sigma in sigmas:
             noisy = noisy_version(right, sigma, seed=i)
             row = [name, f"{sigma:g}", f"{psnr(noisy, right):.2f}"]
@@ -219,15 +228,16 @@ def collection(args, names, sigmas):
     header = ["image", "sigma", "noisy", *methods]
     text = (
         f"ImageDenoiser fit once on the clean left halves of the {len(names)} images, "
-        f"noise_level=(0.04, 0.11), {denoiser.max_iter} steps: {fit_seconds:.0f} s.\n"
+        f"noise_level=(0.04, 0.11){settings({'guide': denoiser.guide_, **args.params})}, "
+        f"{denoiser.max_iter} steps: {fit_seconds:.0f} s.\n"
         "PSNR (dB) of the noisy right half denoised; the method's seconds beside it.\n\n"
     )
     return text + table(header, rows)
 
 
 def one_image(args, sigma=0.075):
-    """Fitting from one image (time target), a 512x512 image (inference target), and
-    self-supervised fits on the noisy halves alone."""
+    """Fitting from one image (time target) and a 512x512 image denoised (inference
+    target)."""
     from skimage import data
 
     lines = []
@@ -248,7 +258,9 @@ def one_image(args, sigma=0.075):
             f"{seconds:.1f}",
         ]
     ]
-    for method in ("NL-means", "BM3D")[: 1 + (importlib.util.find_spec("bm3d") is not None)]:
+    # BM3D takes 3 s on camera's half: the smoke run (--quick) leaves it out
+    with_bm3d = importlib.util.find_spec("bm3d") is not None and not args.quick
+    for method in ("NL-means", "BM3D")[: 1 + with_bm3d]:
         est, seconds = timed(classical, method, noisy, sigma)
         rows.append(["camera", method, "", f"{psnr(est, right):.2f}", f"{seconds:.1f}"])
         panels[f"{method} {psnr(est, right):.2f} dB"] = est
@@ -266,6 +278,16 @@ def one_image(args, sigma=0.075):
             f"{seconds:.1f}",
         ]
     )
+    print(rows, flush=True)
+    lines.append(f"sigma {sigma}; right halves of the downsampled images unless said.\n")
+    lines.append(table(["image", "method", "fit (s)", "PSNR (dB)", "denoise (s)"], rows))
+    return "\n".join(lines)
+
+
+def self_supervised(args, sigma=0.075):
+    """Self-supervised fits on each noisy right half alone, against the gallery's
+    dictionary learning learned from the clean left half."""
+    rows = []
     for i, name in enumerate(args.self_images):
         left, right = halves(load_image(name))
         noisy = noisy_version(right, sigma, seed=i)
@@ -293,9 +315,12 @@ def one_image(args, sigma=0.075):
             ]
         )
         print(rows[-2:], flush=True)
-    lines.append(f"sigma {sigma}; right halves of the downsampled images unless said.\n")
-    lines.append(table(["image", "method", "fit (s)", "PSNR (dB)", "denoise (s)"], rows))
-    return "\n".join(lines)
+    text = (
+        f"sigma {sigma}; the right halves of the downsampled images; ImageDenoiser fit on "
+        "the noisy right half alone (noise_level=None: blind-spot training), with its "
+        "defaults; dictionary learning learned from the clean left half.\n\n"
+    )
+    return text + table(["image", "method", "fit (s)", "PSNR (dB)", "denoise (s)"], rows)
 
 
 def page_pipelines(dirty):
@@ -371,14 +396,50 @@ def pages(args):
     return text + table(["method", "RMSE", "s/page"], rows)
 
 
+def settings(params):
+    """``params`` as they read in a results file: ", guide='bm3d', max_iter=1200"."""
+    return "".join(f", {key}={value!r}" for key, value in params.items())
+
+
+def parse_settings(settings):
+    """``["guide=bm3d", "max_iter=1200"]`` as ImageDenoiser parameters (values read as
+    Python literals where they are one, else as strings)."""
+    params = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {setting!r}: expected PARAM=VALUE")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("collection", "one", "pages"), default="collection")
+    parser.add_argument(
+        "--part", choices=("collection", "one", "self", "pages"), default="collection"
+    )
     parser.add_argument("--pages", type=int, default=24, help="training pages (--part pages)")
     parser.add_argument("--figure", default=None, help="before/after figure (one, pages)")
     parser.add_argument("--images", nargs="+", default=list(GREY_IMAGES))
     parser.add_argument("--sigmas", nargs="+", type=float, default=list(SIGMAS))
     parser.add_argument("--self-images", nargs="*", default=["camera", "coins", "moon"])
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=list(METHODS),
+        choices=METHODS,
+        help="the methods beside ImageDenoiser (--part collection; none for a lever's run)",
+    )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="ImageDenoiser parameters other than its defaults (e.g. guide=bm3d max_iter=1200)",
+    )
     args = parser.parse_args(argv)
     threads = set_threads(args.threads)
     run = Run(__file__, argv, threads=args.threads)
@@ -387,6 +448,7 @@ def main(argv=None):
     if args.quick:
         args.params = {"max_iter": 5, "crop_size": 24, "batch_size": 4}
         names, sigmas, args.self_images = ["microaneurysms"], [0.075], ["microaneurysms"]
+    args.params.update(parse_settings(args.set))
     print(f"torch threads {threads}", flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -394,6 +456,8 @@ def main(argv=None):
             text = collection(args, names, sigmas)
         elif args.part == "pages":
             text = pages(args)
+        elif args.part == "self":
+            text = self_supervised(args)
         else:
             text = one_image(args)
     report = run.finish(text, args.output)

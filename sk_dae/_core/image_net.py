@@ -130,7 +130,10 @@ def training_batch(mode, images, targets, noise_level, *, crop_size, batch_size,
 def train(model, batches, *, max_iter, learning_rate, device, callback=None):
     """Adam with a warm-up and a cosine decay of the learning rate over ``max_iter``
     steps, on the batches that ``batches()`` returns; the list of the steps' losses."""
-    model.to(device).train()
+    # channels_last (NHWC): oneDNN's convolutions on the CPU take about 30% less time a
+    # step in that layout than in NCHW (0.22 against 0.32 s for 16 48x48 crops, width 32,
+    # depth 8, one thread); the results are the same up to rounding.
+    model.to(device, memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     # A linear warm-up: Adam's first steps move every weight by about the learning
     # rate whatever its gradient, which throws the identity (or the guide) the network
@@ -145,7 +148,8 @@ def train(model, batches, *, max_iter, learning_rate, device, callback=None):
     losses = []
     for step in range(max_iter):
         inputs, targets, mask = batches()
-        inputs, targets = inputs.to(device), targets.to(device)
+        inputs = inputs.to(device, memory_format=torch.channels_last)
+        targets = targets.to(device, memory_format=torch.channels_last)
         output = model(inputs)
         if mask is None:
             loss = F.mse_loss(output, targets)
@@ -171,14 +175,20 @@ def denoise(model, image, device, *, tile=512, overlap=None):
     depth = len(model.convs)
     overlap = receptive_field(depth) if overlap is None else overlap
     _, h, w = image.shape
+    model = model.to(memory_format=torch.channels_last)  # faster on the CPU, as in train
+
+    def apply(piece):
+        piece = piece[None].to(device, memory_format=torch.channels_last)
+        return model(piece)[0].cpu().contiguous()
+
     if h <= tile + 2 * overlap and w <= tile + 2 * overlap:
-        return model(image[None].to(device))[0].cpu()
+        return apply(image)
     out = torch.empty_like(image)
     for top in range(0, h, tile):
         for left in range(0, w, tile):
             t0, l0 = max(top - overlap, 0), max(left - overlap, 0)
             t1, l1 = min(top + tile + overlap, h), min(left + tile + overlap, w)
-            piece = model(image[None, :, t0:t1, l0:l1].to(device))[0].cpu()
+            piece = apply(image[:, t0:t1, l0:l1])
             bottom, right = min(top + tile, h), min(left + tile, w)
             out[:, top:bottom, left:right] = piece[
                 :, top - t0 : bottom - t0, left - l0 : right - l0

@@ -41,13 +41,30 @@ def nl_means(image, sigma):
     return np.asarray(out, dtype=np.float32).reshape(image.shape)
 
 
+def _bm3d_package():
+    try:
+        import bm3d as _bm3d
+    except ImportError:  # not a dependency of sk_dae: the `bench` extra has it
+        raise ImportError(
+            "guide='bm3d' needs the bm3d package, which sk_dae does not install: "
+            "pip install bm3d (or sk-dae[bench]), or use guide='nl_means'."
+        ) from None
+    return _bm3d
+
+
+def check_guide(name):
+    """Raise the ImportError of guide ``name`` now, before any work, when a package it
+    needs is missing."""
+    if name == "bm3d":
+        _bm3d_package()
+    elif name == "nl_means":
+        _restoration()
+
+
 def bm3d(image, sigma):
     """BM3D (the ``bm3d`` package) of ``image`` (height, width, channels) told the
     noise's ``sigma``, channel by channel."""
-    try:
-        import bm3d as _bm3d
-    except ImportError:
-        raise ImportError("guide='bm3d' needs the bm3d package: pip install bm3d") from None
+    _bm3d = _bm3d_package()
     channels = [_bm3d.bm3d(image[..., c], sigma_psd=sigma) for c in range(image.shape[-1])]
     return np.stack(channels, axis=-1).astype(np.float32)
 

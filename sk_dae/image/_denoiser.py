@@ -73,7 +73,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         A first estimate of the clean image that the network corrects: "nl_means" is
         scikit-image's :func:`~skimage.restoration.denoise_nl_means` told the noise
         level; "bm3d" is BM3D (the ``bm3d`` package, not installed with sk_dae: better,
-        and about 50 times slower than NL-means); None lets the network denoise the
+        and slower, in ``fit`` and in every ``transform``; the user guide has the
+        figures); None lets the network denoise the
         image alone. "auto" is "nl_means" when learning from clean images and a noise
         level, None otherwise (self-supervised training cannot use a guide: it sees the
         pixels hidden from the network). From clean images, the guide is computed once
@@ -125,7 +126,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         estimated levels of the noisy training images (None in pairs without a guide).
 
     guide_ : str or None
-        The guide used ("nl_means" or None).
+        The guide used ("nl_means", "bm3d" or None).
 
     n_channels_ : int
         Channels of the training images (1 for 2-D images).
@@ -256,6 +257,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
             _check_pairs(images, targets)
         mode = "pairs" if targets is not None else "self" if noise_level is None else "synthetic"
         guide = self._resolve_guide(mode)
+        if guide is not None:
+            _classical.check_guide(guide)
         if noise_level is None and (mode == "self" or guide is not None):
             noise_level = float(np.mean([_classical.estimate_noise(im) for im in images]))
         return images, targets, mode, guide, noise_level

@@ -26,7 +26,7 @@ def bench():
         sys.path.remove(str(BENCHMARKS))
 
 
-@pytest.mark.parametrize("part", ["collection", "pages"])
+@pytest.mark.parametrize("part", ["collection", "one", "self", "pages"])
 def test_quick_runs(bench, part, tmp_path):
     output = tmp_path / f"{part}.md"
     text = bench.main(["--quick", "--threads", "1", "--part", part, "--output", str(output)])

@@ -67,6 +67,31 @@ def test_the_nl_means_guide_is_at_least_nl_means():
     assert error(denoiser.transform([given])[0], test) <= error(nlm, test)
 
 
+def test_the_bm3d_guide_is_at_least_bm3d(monkeypatch):
+    bm3d = pytest.importorskip("bm3d")
+    from sk_dae.image import _denoiser
+
+    # BM3D takes about half a second even on a 48x48 image: two noisy copies, not 16
+    monkeypatch.setattr(_denoiser, "NOISY_COPIES", 2)
+    denoiser = ImageDenoiser(noise_level=SIGMA, guide="bm3d", max_iter=60, random_state=0, **FAST)
+    denoiser.fit([smooth_image(48, 48)])
+    assert denoiser.guide_ == "bm3d" and denoiser.module_.guided
+    test = smooth_image(40, 52, phase=1.5)
+    given = noisy(test, seed=3)
+    reference = bm3d.bm3d(given, sigma_psd=SIGMA)
+    assert error(denoiser.transform([given])[0], test) <= error(reference, test)
+
+
+def test_the_bm3d_guide_without_its_package_fails_before_any_work(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # import bm3d now raises ImportError
+    denoiser = ImageDenoiser(noise_level=SIGMA, guide="bm3d", max_iter=1, **FAST)
+    with pytest.raises(ImportError, match="pip install bm3d .* or use guide='nl_means'"):
+        denoiser.fit([smooth_image(16, 16)])
+    assert not hasattr(denoiser, "module_")
+
+
 def test_colour_images_keep_their_channels():
     train = [smooth_image(30, 30, channels=3)]
     denoiser = ImageDenoiser(noise_level=SIGMA, guide=None, max_iter=5, random_state=0, **FAST)
