@@ -12,8 +12,10 @@ sk_dae fits use the same settings (random start, constant step, no held-out rows
 three more add occlusion (a 10x10 block) or augmentation, against the plain fit. Each
 repetition is a fresh fit of ``--epochs`` epochs, reported per epoch. Full runs::
 
-    python benchmarks/bench_conv.py --threads 1 --output benchmarks/results/conv_threads1.md
-    python benchmarks/bench_conv.py --threads 2 --output benchmarks/results/conv_threads2.md
+    python benchmarks/bench_conv.py --threads 1 --epochs 2 --repeats 5 \
+        --output benchmarks/results/conv_threads1.md
+    python benchmarks/bench_conv.py --threads 2 --epochs 2 --repeats 5 \
+        --output benchmarks/results/conv_threads2.md
 
 Smoke run: ``python benchmarks/bench_conv.py --quick``.
 """
