@@ -4,13 +4,14 @@ augmentation cost per epoch, measured interleaved in one process.
 
 The hand-written loop trains the very module sk_dae builds (``build_network``: the conv
 network of 28x28 digits, two strided 3x3 convolutions of 16 and 32 channels, a dense
-layer of 256, 32 codes, mirrored; sigmoid output; batches of 64 rows, the conv default) with ``torch.optim.Adam`` (lr 1e-3),
-``randperm`` shuffling, slicing and Gaussian noise of 0.1 clipped to [0, 1]: only the
-loop around the network differs. A second hand-written loop has the weights in torch's
-channels-last memory format (the rows' view as images already is channels-last). The
-sk_dae fits use the same settings (random start, constant step, no held-out rows);
-three more add occlusion (a 10x10 block) or augmentation, against the plain fit. Each
-repetition is a fresh fit of ``--epochs`` epochs, reported per epoch. Full runs::
+layer of 256, 32 codes, mirrored; sigmoid output; batches of 64 rows, the conv default)
+with ``torch.optim.Adam`` (lr 1e-3), ``randperm`` shuffling, slicing and Gaussian noise
+of 0.1 clipped to [0, 1]: only the loop around the network differs. A second
+hand-written loop has the weights in torch's channels-last memory format (the rows' view as
+images already is channels-last). The sk_dae fits use the same settings (random start,
+constant step, no held-out rows); three more add occlusion (a 10x10 block) or
+augmentation, against the plain fit. Each repetition is a fresh fit of ``--epochs``
+epochs, reported per epoch. Full runs::
 
     python benchmarks/bench_conv.py --threads 1 --epochs 2 --repeats 5 \
         --output benchmarks/results/conv_threads1.md
