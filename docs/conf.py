@@ -144,9 +144,12 @@ for name in (
     "quality",
     "layerwise",
     "conv_threads1",
+    "conv_threads2",
     "conv_quality_clean",
     "conv_quality_gaussian",
     "conv_quality_occlusion",
+    "conv_quality_clean_20min",
+    "conv_quality_gaussian_20min",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
