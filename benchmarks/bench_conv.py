@@ -15,7 +15,7 @@ epochs, reported per epoch. Full runs::
 
     python benchmarks/bench_conv.py --threads 1 --epochs 2 --repeats 5 \
         --output benchmarks/results/conv_threads1.md
-    python benchmarks/bench_conv.py --threads 2 --epochs 2 --repeats 5 \
+    python benchmarks/bench_conv.py --threads 2 --epochs 2 --repeats 9 \
         --output benchmarks/results/conv_threads2.md
 
 Smoke run: ``python benchmarks/bench_conv.py --quick``.
