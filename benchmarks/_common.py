@@ -180,10 +180,13 @@ def base_parser(description, *, threads=True):
 
 def parse_params(pairs):
     """Estimator parameters from ``key=value`` strings: values read as Python literals
-    (numbers, tuples, None, quoted strings), else kept as the string."""
+    (numbers, tuples, None, quoted strings), else kept as the string. A string without
+    ``=`` ends the script with a message naming it."""
     params = {}
     for pair in pairs:
-        key, _, value = pair.partition("=")
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"{pair!r}: expected PARAM=VALUE")
         try:
             params[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):

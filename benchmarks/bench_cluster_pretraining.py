@@ -26,11 +26,10 @@ Smoke run: ``python benchmarks/bench_cluster_pretraining.py --quick defaults``.
 
 from __future__ import annotations
 
-import ast
 import time
 import warnings
 
-from _common import Run, base_parser, load_all_rows, set_threads, table
+from _common import Run, base_parser, load_all_rows, parse_params, set_threads, table
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import normalize
@@ -43,14 +42,7 @@ from sk_dae.clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS
 def parse_configuration(text):
     """``name:key=value,...`` -> (name, parameters over the defaults)."""
     name, _, assignments = text.partition(":")
-    params = {}
-    for item in filter(None, assignments.split(",")):
-        key, _, value = item.partition("=")
-        try:
-            params[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            params[key.strip()] = value.strip()
-    return name, params
+    return name, parse_params(filter(None, assignments.split(",")))
 
 
 def kmeans_scores(codes, y, seed):

@@ -59,13 +59,12 @@ and their commands are listed in benchmarks/README.md. Smoke run:
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import time
 import warnings
 
 import numpy as np
-from _common import Run, base_parser, set_threads, table
+from _common import Run, base_parser, parse_params, set_threads, table
 
 from sk_dae.image import ImageDenoiser
 
@@ -401,21 +400,6 @@ def settings(params):
     return "".join(f", {key}={value!r}" for key, value in params.items())
 
 
-def parse_settings(settings):
-    """``["guide=bm3d", "max_iter=1200"]`` as ImageDenoiser parameters (values read as
-    Python literals where they are one, else as strings)."""
-    params = {}
-    for setting in settings:
-        key, sep, value = setting.partition("=")
-        if not sep:
-            raise SystemExit(f"--set {setting!r}: expected PARAM=VALUE")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
-
-
 def main(argv=None):
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument(
@@ -448,7 +432,7 @@ def main(argv=None):
     if args.quick:
         args.params = {"max_iter": 5, "crop_size": 24, "batch_size": 4}
         names, sigmas, args.self_images = ["microaneurysms"], [0.075], ["microaneurysms"]
-    args.params.update(parse_settings(args.set))
+    args.params.update(parse_params(args.set))
     print(f"torch threads {threads}", flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)

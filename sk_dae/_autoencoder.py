@@ -42,6 +42,7 @@ from ._core.conv import build_network, conv_plan, multiply_adds_per_row, resolve
 from ._core.data import (
     CONV_LARGEST_AUTO_BATCH,
     INFERENCE_BATCH_SIZE,
+    LARGEST_AUTO_BATCH,
     batch_size_for,
     column_means,
     column_spread,
@@ -1041,7 +1042,8 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     def _batch_size(self, n_samples):
         """Rows per training batch of a fit on ``n_samples`` rows (``batch_size``)."""
-        largest = CONV_LARGEST_AUTO_BATCH if self.architecture == "conv" else 256
+        conv = self.architecture == "conv"
+        largest = CONV_LARGEST_AUTO_BATCH if conv else LARGEST_AUTO_BATCH
         return batch_size_for(self.batch_size, n_samples, largest=largest)
 
     def _with_corrupted_check(self, data, model, seed):

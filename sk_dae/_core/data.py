@@ -53,7 +53,11 @@ def training_tensors(X, *, device, validation_fraction=None, seed=0):
     return train, val
 
 
-def batch_size_for(batch_size, n_samples, *, largest=256):
+#: The largest ``"auto"`` batch (of an MLP: see :data:`CONV_LARGEST_AUTO_BATCH`).
+LARGEST_AUTO_BATCH = 256
+
+
+def batch_size_for(batch_size, n_samples, *, largest=LARGEST_AUTO_BATCH):
     """Rows per training batch: ``"auto"`` is a sixteenth of the rows, from 32 to
     ``largest`` (small data sets get more, smaller steps per pass), never more rows than
     there are."""

@@ -8,7 +8,6 @@ turns the parameters into the loop's arguments and its result into fitted attrib
 from __future__ import annotations
 
 import copy
-import math
 import os
 import warnings
 from numbers import Integral, Real
@@ -442,18 +441,18 @@ class DeepClustering(
         over images of the autoencoder's ``image_shape``, else square grey images."""
         if self.augment is None:
             return None
-        shape = None if self.autoencoder is None else self.autoencoder.image_shape
-        if shape is None:
-            side = math.isqrt(n_features)
-            if side * side != n_features:
-                raise ValueError(
-                    f"augment={self.augment!r} shifts and rotates images, but rows of "
-                    f"{n_features} features are not square images; give the autoencoder "
-                    "the rows' image_shape (DenoisingAutoencoder(image_shape=(height, "
-                    "width)) or (height, width, channels)), or set augment=None."
-                )
-            shape = (side, side)
-        return Augmenter(self.augment, resolve_image_shape(shape, n_features))
+        given = None if self.autoencoder is None else self.autoencoder.image_shape
+        # Without a given shape, rows are a square grey image or none at all: the one-row
+        # "picture" the autoencoder falls back to cannot be shifted or rotated.
+        shape = resolve_image_shape(given, n_features)
+        if given is None and shape[0] != shape[1]:
+            raise ValueError(
+                f"augment={self.augment!r} shifts and rotates images, but rows of "
+                f"{n_features} features are not square images; give the autoencoder "
+                "the rows' image_shape (DenoisingAutoencoder(image_shape=(height, "
+                "width)) or (height, width, channels)), or set augment=None."
+            )
+        return Augmenter(self.augment, shape)
 
     def _carries_labels(self):
         """Whether the initial labels are not simply the nearest initial centres (a
