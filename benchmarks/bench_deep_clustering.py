@@ -32,6 +32,12 @@ from there)::
     python benchmarks/bench_deep_clustering.py --verbose --no-baselines --manifold-only \
         --output benchmarks/results/deep_clustering_mnist_umap.md
 
+DEC-keras's faithful pretraining (300 epochs of SGD) in mixed precision, on two threads::
+
+    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --threads 2 \
+        --pretraining dec-keras --precision bfloat16 \
+        --output benchmarks/results/deep_clustering_mnist_deckeras_bf16.md
+
 Smoke run: ``python benchmarks/bench_deep_clustering.py --quick``.
 """
 
@@ -41,6 +47,7 @@ from _common import MNIST, Run, base_parser, load_all_rows, set_threads
 
 from sk_dae import DenoisingAutoencoder
 from sk_dae._experiment.cluster_report import cluster_report, markdown
+from sk_dae.clustering import PRETRAINING_RECIPES, make_pretraining_autoencoder
 
 QUICK_AUTOENCODER = dict(n_components=10, hidden_layer_sizes=(64,), max_iter=30, batch_size=64)
 
@@ -57,10 +64,20 @@ def main(argv=None):
     parser.add_argument(
         "--no-baselines", action="store_true", help="leave out KMeans on pixels and on PCA"
     )
+    parser.add_argument(
+        "--pretraining",
+        choices=sorted(PRETRAINING_RECIPES),
+        default="default",
+        help="the autoencoder's recipe (sk_dae.clustering.make_pretraining_autoencoder)",
+    )
+    parser.add_argument(
+        "--precision", choices=("float32", "bfloat16"), help="the autoencoder's precision"
+    )
     args = parser.parse_args(argv)
     if args.quick or not MNIST.exists():
         args.dataset = "digits"
     verbose = {"verbose": 1} if args.verbose else {}
+    precision = {} if args.precision is None else {"precision": args.precision}
     set_threads(args.threads)  # as before: the estimators keep their own thread policy
     run = Run(__file__, argv, threads=args.threads)
     X, y, n_train = load_all_rows(args.dataset)
@@ -70,8 +87,10 @@ def main(argv=None):
         n_train=n_train,
         n_clusters=10,
         seeds=args.seeds,
-        autoencoder=DenoisingAutoencoder(**QUICK_AUTOENCODER) if args.quick else None,
-        autoencoder_params=verbose,
+        autoencoder=DenoisingAutoencoder(**QUICK_AUTOENCODER)
+        if args.quick
+        else make_pretraining_autoencoder(args.pretraining),
+        autoencoder_params={**verbose, **precision},
         clustering_params=verbose,
         manifold="only" if args.manifold_only else args.manifold,
         baselines=not args.no_baselines,

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .data import INFERENCE_BATCH_SIZE, batch_indices
-from .training import reconstruction_loss
+from .training import autocast, reconstruction_loss
 
 
 class ClusteringModule(nn.Module):
@@ -104,17 +104,23 @@ def refresh(model, X, *, batch_size=INFERENCE_BATCH_SIZE):
     return target_distribution(q), q.argmax(dim=1)
 
 
-def fine_tuning_step(model, x, p, *, optimizer, reconstruction_weight, loss):
+def fine_tuning_step(model, x, p, *, optimizer, reconstruction_weight, loss, autocast_dtype=None):
     """One step on the batch ``x`` with target ``p``; the batch loss.
 
     The loss is ``KL(P || Q)``, plus ``reconstruction_weight`` times the autoencoder's
-    reconstruction loss of the clean batch (IDEC) when that weight is positive.
+    reconstruction loss of the clean batch (IDEC) when that weight is positive. With
+    ``autocast_dtype``, the encoder and decoder run in mixed precision (see
+    :func:`~sk_dae._core.training.autocast`); the soft assignment and both losses are
+    computed in float32.
     """
-    z = model.encode(x)
+    with autocast(x.device, autocast_dtype):
+        z = model.encode(x)
+    z = z.float()
     batch_loss = clustering_loss(model.log_soft_assignment(z), p)
     if reconstruction_weight > 0:
-        logits = model.autoencoder.decode_logits(z)
-        recon = reconstruction_loss(model.autoencoder, logits, x, loss)
+        with autocast(x.device, autocast_dtype):
+            logits = model.autoencoder.decode_logits(z)
+        recon = reconstruction_loss(model.autoencoder, logits.float(), x, loss)
         batch_loss = batch_loss + reconstruction_weight * recon
     optimizer.zero_grad(set_to_none=True)
     batch_loss.backward()
@@ -242,6 +248,7 @@ def fine_tune(
     initial_labels=None,
     augmenter=None,
     augment_generator=None,
+    autocast_dtype=None,
     progress=None,
     checkpoint=None,
     resume=None,
@@ -281,6 +288,8 @@ def fine_tune(
     augment_generator : torch.Generator or None
         The source of the augmentation's randomness (needed with ``augmenter``), kept
         apart from the shuffling so that a resumed fit draws the same batches.
+    autocast_dtype : torch.dtype or None
+        Fine-tune in mixed precision (see :func:`fine_tuning_step`); None: float32.
     progress : callable or None
         Called after every refresh but the first as ``progress(result)``.
     checkpoint : callable or None
@@ -301,6 +310,7 @@ def fine_tune(
     interval = update_interval or result.steps_per_epoch
     max_steps = max_iter * result.steps_per_epoch
     step_args = dict(optimizer=optimizer, reconstruction_weight=reconstruction_weight, loss=loss)
+    step_args["autocast_dtype"] = autocast_dtype
     batches = _Batches(n_samples, batch_size, generator, X.device)
     schedule = warmup(optimizer, warmup_steps)
     augment = None

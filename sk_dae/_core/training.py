@@ -179,6 +179,15 @@ def _l1_penalty(module):
     return sum(p.abs().sum() for p in module.parameters() if p.ndim >= 2)
 
 
+def autocast(device, dtype):
+    """The context of a training step's forward pass: torch's automatic mixed precision
+    in ``dtype`` on ``device`` (its matrix products in ``dtype``, the weights, their
+    gradients and the optimizer's state in float32), or nothing when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
 def train_step(
     module,
     clean,
@@ -191,6 +200,7 @@ def train_step(
     l1,
     missing=False,
     augmenter=None,
+    autocast_dtype=None,
 ):
     """Corrupt ``clean``, reconstruct it, take one optimizer step; the batch loss.
 
@@ -202,7 +212,8 @@ def train_step(
     clean rows of a pair whose input ``clean`` is already noisy), with ``target``. With
     ``missing``, the batch may hold NaN: missing inputs enter the network as zeros, as
     masked ones do (after the corruption too), and the loss counts the observed entries of
-    the target only.
+    the target only. With ``autocast_dtype`` (e.g. ``torch.bfloat16``), the network runs
+    under :func:`autocast`; the loss is computed in float32 on its output.
     """
     if augmenter is not None:
         if target is None:
@@ -218,7 +229,9 @@ def train_step(
     noisy = corruptor(clean, generator)
     if missing:
         noisy = torch.where(present, noisy, 0.0)
-    logits = module.decode_logits(module.encode(noisy))
+    with autocast(noisy.device, autocast_dtype):
+        logits = module.decode_logits(module.encode(noisy))
+    logits = logits.float()
     target = clean if target is None else target
     batch_loss = reconstruction_loss(module, logits, target, loss, observed)
     if l1 > 0:
@@ -356,6 +369,7 @@ def train(
     checkpoint=None,
     resume=None,
     augmenter=None,
+    autocast_dtype=None,
 ):
     """Train ``module`` in place on the rows of ``X`` and return a :class:`TrainingResult`.
 
@@ -404,6 +418,9 @@ def train(
     augmenter : Augmenter or None
         Transforms every training batch (and its targets alike) before the corruption;
         held-out rows are scored as they are.
+    autocast_dtype : torch.dtype or None
+        Train in mixed precision: every step's forward pass under :func:`autocast` in
+        this dtype; None trains in float32.
 
     A ``KeyboardInterrupt`` ends training early and sets ``result.interrupted``: the
     weights of the best epoch so far are restored, or, when no epoch has ended, the
@@ -420,7 +437,7 @@ def train(
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule
     step_args = dict(optimizer=optimizer, corruptor=corruptor, loss=loss, l1=l1, missing=missing)
-    step_args["augmenter"] = augmenter
+    step_args.update(augmenter=augmenter, autocast_dtype=autocast_dtype)
     parts = (module, optimizer, generator, schedule, rule, result)
     if resume is not None:
         _resume(parts, resume)

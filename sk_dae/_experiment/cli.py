@@ -211,6 +211,13 @@ def _add_recipe_options(p):
         help="DEC-DA: random moves of the images in pretraining and fine-tuning (rows must "
         "be square images or the autoencoder's image_shape)",
     )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "bfloat16"],
+        help="the autoencoder's training arithmetic, in pretraining and fine-tuning "
+        "(default: the recipe's, float32); bfloat16 about halves the time on CPUs with "
+        "AVX512-BF16 and on GPUs",
+    )
 
 
 def _add_data_options(p):
@@ -369,6 +376,7 @@ def run_cluster(args):
         "batch_size": args.batch_size,
         "verbose": int(args.verbose) or None,
         "augment": args.augment,
+        "precision": args.precision,
     }
     clustering_params = {"max_iter": args.max_iter, "augment": args.augment}
     report = cluster_report(

@@ -58,7 +58,8 @@ DEFAULT_AUTOENCODER_PARAMS = PRETRAINING_RECIPES["default"]
         'output_activation="identity", noise="masking", noise_level=0.2, max_iter=20, '
         "batch_size=256)``, see "
         "``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``). With "
-        "``prefit=True`` it must be fitted, and is copied instead of trained"
+        "``prefit=True`` it must be fitted, and is copied instead of trained. "
+        "Fine-tuning runs in its ``precision``"
     },
     random_state={"more": ", and of KMeans, UMAP and the shuffling of fine-tuning"},
 )
@@ -565,6 +566,8 @@ class DeepClustering(
                     initial_labels=None if initial_labels is None else initial_labels.to(device),
                     augmenter=augmenter,
                     augment_generator=augment_generator,
+                    # Fine-tuning keeps the arithmetic the autoencoder was trained in.
+                    autocast_dtype=autoencoder._autocast_dtype(),
                     progress=(lambda r: self._progress(r, passes)) if self.verbose else None,
                     checkpoint=resume[0],
                     resume=resume[1],
