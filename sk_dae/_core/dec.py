@@ -313,9 +313,7 @@ def fine_tune(
     step_args["autocast_dtype"] = autocast_dtype
     batches = _Batches(n_samples, batch_size, generator, X.device)
     schedule = warmup(optimizer, warmup_steps)
-    augment = None
-    if augmenter is not None:
-        augment = lambda x: augmenter(x, augment_generator)  # noqa: E731
+    augment = None if augmenter is None else (lambda x: augmenter(x, augment_generator))
     model.eval()
     previous = None
     if resume is not None:

@@ -430,9 +430,8 @@ def train(
     """
     result = TrainingResult(best_validation_score=best_validation_score)
     held_out = (X_val, Y_val, X_val_corrupted, batch_size)
-    rule = _StoppingRule(
-        module, tol, n_iter_no_change, held_out, best_validation_score, clean_error_bar
-    )
+    bars = (best_validation_score, clean_error_bar)
+    rule = _StoppingRule(module, tol, n_iter_no_change, held_out, *bars)
     missing = any(bool(torch.isnan(t).any()) for t in (X, Y) if t is not None)
     epoch_args = dict(batch_size=batch_size, shuffle=shuffle, generator=generator, Y=Y)
     epoch_args["schedule"] = schedule

@@ -218,3 +218,12 @@ def test_cluster_augment_reaches_pretraining_and_fine_tuning(tmp_path):
     settings = json.loads((tmp_path / "results.json").read_text())["settings"]
     assert "augment='shift'" in settings["autoencoder"]
     assert settings["clustering_params"]["augment"] == "shift"
+
+
+def test_cluster_precision_reaches_the_autoencoder(tmp_path):
+    main(
+        [*CLUSTER_FAST, "--precision", "bfloat16", "--no-baselines", "--no-manifold"]
+        + ["--quiet", "--output", str(tmp_path)]
+    )
+    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    assert "precision='bfloat16'" in settings["autoencoder"]
