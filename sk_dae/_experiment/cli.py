@@ -110,7 +110,13 @@ def _positive_int(text):
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after each option's help; the description's line breaks kept."""
+    """Defaults shown after each option's help, unless the help states its own (a
+    ``(default: ...)`` that says what None means); the description's line breaks kept."""
+
+    def _get_help_string(self, action):
+        if "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser():

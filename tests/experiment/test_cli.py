@@ -162,6 +162,9 @@ def test_cluster_help_has_no_rest_markup(capsys):
     text = capsys.readouterr().out
     assert "``" not in text and ":func:" not in text
     assert "--mnist-path" in text and "(default: 10)" in text  # --n-init
+    # A help that states its default gets no second "(default: None)".
+    flat = " ".join(text.split())
+    assert "(default: DeepClustering's)" in flat and "'s) (default: None)" not in flat
 
 
 def test_cluster_reads_an_npz_file_and_leaves_test_cells_empty_without_a_test_split(
