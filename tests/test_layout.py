@@ -81,7 +81,7 @@ LAYOUT = {
     ),
     "_core.image_net": (
         "the fully convolutional residual denoiser, its crops, blind spots and training",
-        set(),
+        {"_core.training"},
     ),
     "_core.training": (
         "the autoencoder's epoch loop, stopping rule, progress bar",
