@@ -358,7 +358,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``transform``. It about halves a step's time where the hardware multiplies
         bfloat16 natively (GPUs; CPUs with AVX512-BF16 or AMX, e.g. recent Xeon and
         EPYC) and slows it elsewhere; the fitted model differs from a float32 fit by
-        rounding (see the "Clustering" page of the user guide for what it changes there).
+        rounding (the user guide's "Mixed precision" section has the measurements).
 
     n_threads : int or None, default=None
         CPU threads torch uses while fitting and transforming; torch's previous count is
