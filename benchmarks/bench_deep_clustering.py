@@ -46,6 +46,7 @@ from __future__ import annotations
 from _common import MNIST, Run, base_parser, load_all_rows, set_threads
 
 from sk_dae import DenoisingAutoencoder
+from sk_dae._core.training import PRECISIONS
 from sk_dae._experiment.cluster_report import cluster_report, markdown
 from sk_dae.clustering import PRETRAINING_RECIPES, make_pretraining_autoencoder
 
@@ -70,9 +71,7 @@ def main(argv=None):
         default="default",
         help="the autoencoder's recipe (sk_dae.clustering.make_pretraining_autoencoder)",
     )
-    parser.add_argument(
-        "--precision", choices=("float32", "bfloat16"), help="the autoencoder's precision"
-    )
+    parser.add_argument("--precision", choices=list(PRECISIONS), help="the autoencoder's precision")
     args = parser.parse_args(argv)
     if args.quick or not MNIST.exists():
         args.dataset = "digits"

@@ -64,6 +64,7 @@ from ._core.network import (
 from ._core.noise import IMAGE_NOISE_KINDS, NOISE_KINDS, Corruptor
 from ._core.seeds import seeds
 from ._core.training import (
+    PRECISIONS,
     CosineSchedule,
     TrainingDivergedError,
     held_out_score,
@@ -516,7 +517,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str],
-        "precision": [StrOptions({"float32", "bfloat16"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint": [str, os.PathLike, Checkpoint, None],
     }
@@ -1075,10 +1076,6 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             return 1
         return epochs_for(self.max_iter, data.X_train.shape[0], data.batch_size)
 
-    def _autocast_dtype(self):
-        """The dtype of mixed-precision training (``precision``), or None for float32."""
-        return torch.bfloat16 if self.precision == "bfloat16" else None
-
     def _train(
         self, model, data, max_iter, incremental, score_to_beat, data_range, checkpoint=(None, None)
     ):
@@ -1119,7 +1116,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     checkpoint=checkpoint[0],
                     resume=checkpoint[1],
                     augmenter=model.augmenter,
-                    autocast_dtype=self._autocast_dtype(),
+                    autocast_dtype=PRECISIONS[self.precision],
                 )
             except TrainingDivergedError as exc:
                 low, high = data_range

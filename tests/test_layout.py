@@ -145,6 +145,7 @@ LAYOUT = {
             "_core.dec",
             "_core.seeds",
             "_core.threads",
+            "_core.training",
             "_validation",
             "_wrapper",
             "clustering._embedding",
@@ -159,6 +160,7 @@ LAYOUT = {
             "_core.image_net",
             "_core.seeds",
             "_core.threads",
+            "_core.training",
             "_validation",
             "image._classical",
         },
@@ -194,6 +196,7 @@ LAYOUT = {
         "the command line",
         {
             "_core.noise",
+            "_core.training",
             "clustering",
             "_experiment.cluster_report",
             "_experiment.compare",

@@ -179,6 +179,11 @@ def _l1_penalty(module):
     return sum(p.abs().sum() for p in module.parameters() if p.ndim >= 2)
 
 
+#: The ``precision`` settings of training: each name's autocast dtype (None: float32
+#: throughout, no autocast).
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+
+
 def autocast(device, dtype):
     """The context of a training step's forward pass: torch's automatic mixed precision
     in ``dtype`` on ``device`` (its matrix products in ``dtype``, the weights, their

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._core.noise import NOISE_KINDS
+from .._core.training import PRECISIONS
 from .._version import __version__
 from ..clustering import PRETRAINING_RECIPES, make_pretraining_autoencoder
 from .cluster_report import cluster_report, write_cluster_results
@@ -219,7 +220,7 @@ def _add_recipe_options(p):
     )
     p.add_argument(
         "--precision",
-        choices=["float32", "bfloat16"],
+        choices=list(PRECISIONS),
         help="the autoencoder's training arithmetic, in pretraining and fine-tuning "
         "(default: the recipe's, float32); bfloat16 about halves the time on CPUs with "
         "AVX512-BF16 and on GPUs",

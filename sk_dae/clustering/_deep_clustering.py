@@ -37,6 +37,7 @@ from .._core.dec import (
 )
 from .._core.seeds import seeds
 from .._core.threads import Work
+from .._core.training import PRECISIONS
 from .._validation import caller_stacklevel
 from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
@@ -567,7 +568,7 @@ class DeepClustering(
                     augmenter=augmenter,
                     augment_generator=augment_generator,
                     # Fine-tuning keeps the arithmetic the autoencoder was trained in.
-                    autocast_dtype=autoencoder._autocast_dtype(),
+                    autocast_dtype=PRECISIONS[autoencoder.precision],
                     progress=(lambda r: self._progress(r, passes)) if self.verbose else None,
                     checkpoint=resume[0],
                     resume=resume[1],

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._core import image_net
 from .._core import threads as _threads
 from .._core.seeds import seeds
+from .._core.training import PRECISIONS
 from .._validation import caller_stacklevel, resolve_device
 from . import _classical
 
@@ -192,7 +193,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str],
-        "precision": [StrOptions({"float32", "bfloat16"})],
+        "precision": [StrOptions(set(PRECISIONS))],
     }
 
     def __init__(
@@ -309,7 +310,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
                 max_iter=self.max_iter,
                 learning_rate=self.learning_rate_init,
                 device=device,
-                autocast_dtype=torch.bfloat16 if self.precision == "bfloat16" else None,
+                autocast_dtype=PRECISIONS[self.precision],
             )
         if not all(math.isfinite(v) for v in losses):
             raise ValueError(

@@ -184,12 +184,18 @@ def test_cluster_reads_an_npz_file_and_leaves_test_cells_empty_without_a_test_sp
     assert info.value.code == 2
 
 
-def test_cluster_pretraining_recipe_reaches_the_autoencoder(tmp_path):
+def cluster_settings(tmp_path, *options):
+    """The settings that a quick ``sk-dae cluster`` with ``options`` records (the
+    autoencoder rows only)."""
     main(
-        [*CLUSTER_FAST, "--pretraining", "dec-keras", "--no-baselines", "--no-manifold"]
+        [*CLUSTER_FAST, *options, "--no-baselines", "--no-manifold"]
         + ["--quiet", "--output", str(tmp_path)]
     )
-    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    return json.loads((tmp_path / "results.json").read_text())["settings"]
+
+
+def test_cluster_pretraining_recipe_reaches_the_autoencoder(tmp_path):
+    settings = cluster_settings(tmp_path, "--pretraining", "dec-keras")
     # The recipe's optimizer and start, the command line's epochs.
     for text in ("optimizer='sgd'", "init='fan_in'", "nesterovs_momentum=False", "max_iter=2"):
         assert text in settings["autoencoder"]
@@ -214,19 +220,11 @@ def test_cluster_report_shows_the_papers_figures_on_all_of_mnist():
 
 
 def test_cluster_augment_reaches_pretraining_and_fine_tuning(tmp_path):
-    main(
-        [*CLUSTER_FAST, "--augment", "shift", "--no-baselines", "--no-manifold"]
-        + ["--quiet", "--output", str(tmp_path)]
-    )
-    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    settings = cluster_settings(tmp_path, "--augment", "shift")
     assert "augment='shift'" in settings["autoencoder"]
     assert settings["clustering_params"]["augment"] == "shift"
 
 
 def test_cluster_precision_reaches_the_autoencoder(tmp_path):
-    main(
-        [*CLUSTER_FAST, "--precision", "bfloat16", "--no-baselines", "--no-manifold"]
-        + ["--quiet", "--output", str(tmp_path)]
-    )
-    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    settings = cluster_settings(tmp_path, "--precision", "bfloat16")
     assert "precision='bfloat16'" in settings["autoencoder"]
