@@ -24,7 +24,9 @@ Methods:
   (the left half of ``camera``) at sigma 0.075 with its defaults (the fitting time
   target) and a 512x512 image denoised (the inference time target); with ``--part
   self``, self-supervised fits on the noisy right halves alone (``noise_level=None``),
-  one per image of ``--self-images``.
+  one per image of ``--self-images`` and way of learning (``self_supervision``: the
+  default "recorrupted", and "blind_spot"; one of them with ``--set
+  self_supervision=...``).
 
 With ``--part pages``, documents: ImageDenoiser fit on (dirty, clean) pairs of
 ``sk_dae.datasets.make_dirty_pages`` (``--pages`` training pages, seed 0) and scored by
@@ -88,6 +90,8 @@ GREY_IMAGES = (
 SIGMAS = (0.05, 0.075, 0.1)
 #: The methods beside ImageDenoiser in ``--part collection``.
 METHODS = ("dictionary learning", "NL-means", "wavelet", "BM3D")
+#: ImageDenoiser's ways of learning from noisy images alone, in ``--part self``.
+SELF = ("recorrupted", "blind_spot")
 
 
 def load_image(name):
@@ -287,21 +291,24 @@ def self_supervised(args, sigma=0.075):
     """Self-supervised fits on each noisy right half alone, against the gallery's
     dictionary learning learned from the clean left half."""
     rows = []
+    ways = [args.params["self_supervision"]] if "self_supervision" in args.params else SELF
     for i, name in enumerate(args.self_images):
         left, right = halves(load_image(name))
         noisy = noisy_version(right, sigma, seed=i)
-        self_sup = ImageDenoiser(random_state=0, n_threads=args.threads, **args.params)
-        _, fit_seconds = timed(self_sup.fit, [noisy])
-        out, seconds = timed(lambda x: self_sup.transform([x])[0], noisy)
-        rows.append(
-            [
-                name,
-                "ImageDenoiser, self-supervised on the noisy half",
-                f"{fit_seconds:.0f}",
-                f"{psnr(out, right):.2f}",
-                f"{seconds:.1f}",
-            ]
-        )
+        for way in ways:
+            params = {**args.params, "self_supervision": way}
+            self_sup = ImageDenoiser(random_state=0, n_threads=args.threads, **params)
+            _, fit_seconds = timed(self_sup.fit, [noisy])
+            out, seconds = timed(lambda x: self_sup.transform([x])[0], noisy)
+            rows.append(
+                [
+                    name,
+                    f"ImageDenoiser, self_supervision={way!r}",
+                    f"{fit_seconds:.0f}",
+                    f"{psnr(out, right):.2f}",
+                    f"{seconds:.1f}",
+                ]
+            )
         dl, dl_fit = timed(DictionaryLearning().fit, left)
         out, seconds = timed(dl.denoise, noisy)
         rows.append(
@@ -313,11 +320,11 @@ def self_supervised(args, sigma=0.075):
                 f"{seconds + dl_fit:.1f}",
             ]
         )
-        print(rows[-2:], flush=True)
+        print(rows[-1 - len(ways) :], flush=True)
     text = (
         f"sigma {sigma}; the right halves of the downsampled images; ImageDenoiser fit on "
-        "the noisy right half alone (noise_level=None: blind-spot training), with its "
-        "defaults; dictionary learning learned from the clean left half.\n\n"
+        "the noisy right half alone (noise_level=None), with its defaults but "
+        "self_supervision; dictionary learning learned from the clean left half.\n\n"
     )
     return text + table(["image", "method", "fit (s)", "PSNR (dB)", "denoise (s)"], rows)
 

@@ -80,7 +80,7 @@ LAYOUT = {
         set(),
     ),
     "_core.image_net": (
-        "the fully convolutional residual denoiser, its crops, blind spots and training",
+        "the fully convolutional residual denoiser, its crops, self-supervision, training",
         {"_core.training"},
     ),
     "_core.training": (

@@ -12,9 +12,16 @@ of shape ``(channels, height, width)`` and learns one of three targets:
   drawn per crop from a range) added on the fly, the clean crop as target;
 - ``"pairs"``: crops at the same place of a noisy image and its clean image (the noisy
   one may hold more channels: a guide's estimate stacked after the image's own);
-- ``"self"``: crops of noisy images only, with blind-spot masking (Noise2Self): a grid
-  of pixels in each crop is replaced by a neighbour's value and the loss is taken on
-  those pixels only, so the network cannot learn the identity.
+- ``"recorrupted"``: crops of noisy images only, of Gaussian noise of a known (or
+  estimated) standard deviation per image (Recorrupted-to-Recorrupted, R2R): a fresh
+  draw ``z`` of that noise goes into the input at ``ALPHA`` times its size and out of the
+  target at ``1 / ALPHA`` times, so that the input's and the target's noises are
+  independent and the loss, in expectation, is the loss against the clean crop plus a
+  constant;
+- ``"blind_spot"``: crops of noisy images only, with blind-spot masking (Noise2Self): a
+  grid of pixels in each crop is replaced by a neighbour's value and the loss is taken
+  on those pixels only, so the network cannot learn the identity. It assumes only that
+  the noise is independent from pixel to pixel, of any distribution.
 
 Tensors in, tensors out; nothing here knows scikit-learn.
 """
@@ -31,6 +38,9 @@ from .training import autocast
 
 #: Steps of the learning rate's linear warm-up (at most a tenth of the steps).
 WARMUP_STEPS = 100
+#: R2R's recorruption factor (Pang et al., 2021, for Gaussian noise): the input's noise
+#: grows by a factor sqrt(1 + ALPHA**2), the target's by sqrt(1 + 1 / ALPHA**2).
+ALPHA = 0.5
 
 
 class ResidualDenoiser(nn.Module):
@@ -115,12 +125,27 @@ def _noise_std(noise_level, n, generator):
     return torch.full((n, 1, 1, 1), float(noise_level))
 
 
+def _recorrupted(images, levels, crop_size, batch_size, generator):
+    """R2R's input and target for crops of ``images``, whose noise has the standard
+    deviation ``levels[i]`` in image ``i``."""
+    # A constant map of each image's level, cropped with the image, gives each crop its
+    # own image's level; expand makes the maps views, not copies.
+    maps = [torch.tensor(float(s)).expand(1, *im.shape[-2:]) for s, im in zip(levels, images)]
+    crops, std = _random_crops([images, maps], crop_size, batch_size, generator)
+    z = torch.randn(crops.shape, generator=generator) * std[:, :, :1, :1]
+    return crops + ALPHA * z, crops - z / ALPHA
+
+
 def training_batch(mode, images, targets, noise_level, *, crop_size, batch_size, generator):
     """One batch ``(inputs, targets, mask)`` of ``mode`` (mask: where the loss counts,
-    None for every pixel)."""
+    None for every pixel). ``noise_level``: a float or a ``(low, high)`` range in
+    ``"synthetic"``, the list of each image's level in ``"recorrupted"``, unused
+    otherwise."""
     if mode == "pairs":
         noisy, clean = _random_crops([images, targets], crop_size, batch_size, generator)
         return noisy, clean, None
+    if mode == "recorrupted":
+        return *_recorrupted(images, noise_level, crop_size, batch_size, generator), None
     (crops,) = _random_crops([images], crop_size, batch_size, generator)
     if mode == "synthetic":
         std = _noise_std(noise_level, batch_size, generator)

@@ -49,9 +49,14 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     - **pairs** (``fit(noisy, clean)``): the network learns to map each noisy image to
       its clean one, whatever the corruption (stains, blur, uneven lighting, ...);
     - **noisy images alone** (``fit(noisy)`` with ``noise_level=None``): self-supervised
-      blind-spot training (Noise2Self): pixels of a grid are hidden from the network
-      (replaced by a neighbour) and it learns to predict them from their surroundings,
-      which the noise, independent from pixel to pixel, cannot help with.
+      training, in one of two ways (``self_supervision``). By default
+      (``"recorrupted"``, R2R) each image's Gaussian noise level is estimated, and each
+      crop gets a fresh draw of that noise added to the network's input and taken away,
+      magnified, from its target: the two noises are then independent, and learning to
+      map one to the other is learning to remove the noise. ``"blind_spot"``
+      (Noise2Self): pixels of a grid are hidden from the network (replaced by a
+      neighbour) and it learns to predict them from their surroundings, which noise
+      independent from pixel to pixel cannot help with, whatever its distribution.
 
     Images are lists (as :class:`~sklearn.feature_extraction.text.CountVectorizer`
     takes a list of documents): scikit-learn's estimator checks, made for 2-D arrays,
@@ -77,9 +82,20 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         and slower, in ``fit`` and in every ``transform``; the user guide has the
         figures); None lets the network denoise the
         image alone. "auto" is "nl_means" when learning from clean images and a noise
-        level, None otherwise (self-supervised training cannot use a guide: it sees the
-        pixels hidden from the network). From clean images, the guide is computed once
+        level, None otherwise (self-supervised training cannot use a guide: computed
+        once on the noisy image, it would see the blind spots, and the noise that the
+        target holds). From clean images, the guide is computed once
         on ``NOISY_COPIES`` (16) noisy copies of each image before training.
+
+    self_supervision : {"recorrupted", "blind_spot"}, default="recorrupted"
+        How :meth:`fit` learns from noisy images alone (``noise_level=None`` and no
+        ``y``; ignored otherwise). ``"recorrupted"`` (Recorrupted-to-Recorrupted) needs
+        the noise to be Gaussian and independent from pixel to pixel, and estimates its
+        level in each image (:func:`skimage.restoration.estimate_sigma`); every pixel of
+        every crop is a training target. ``"blind_spot"`` (Noise2Self) assumes only
+        that the noise is independent from pixel to pixel and zero on average, of any
+        distribution (e.g. Poisson), with one pixel in 16 of each crop as a target. The
+        user guide compares the two.
 
     width : int, default=32
         Channels of the hidden convolutions.
@@ -163,6 +179,9 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
 
     J. Batson and L. Royer, "Noise2Self: Blind Denoising by Self-Supervision", ICML 2019.
 
+    T. Pang, H. Zheng, Y. Quan and H. Ji, "Recorrupted-to-Recorrupted: Unsupervised
+    Deep Learning for Image Denoising", CVPR 2021.
+
     Examples
     --------
     >>> import numpy as np
@@ -184,6 +203,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "noise_level": [Interval(Real, 0, None, closed="neither"), tuple, None],
         "guide": [StrOptions({"auto", "nl_means", "bm3d"}), None],
+        "self_supervision": [StrOptions({"recorrupted", "blind_spot"})],
         "width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 2, None, closed="left")],
         "crop_size": [Interval(Integral, MIN_SIDE, None, closed="left")],
@@ -201,6 +221,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         *,
         noise_level=None,
         guide="auto",
+        self_supervision="recorrupted",
         width=32,
         depth=8,
         crop_size=48,
@@ -214,6 +235,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     ):
         self.noise_level = noise_level
         self.guide = guide
+        self.self_supervision = self_supervision
         self.width = width
         self.depth = depth
         self.crop_size = crop_size
@@ -250,7 +272,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         module, losses = self._train(images, targets, mode, guide, noise_level)
         self.module_ = module.cpu().eval()
         self.mode_ = mode
-        self.noise_level_ = noise_level
+        self.noise_level_ = float(np.mean(noise_level)) if mode == "self" else noise_level
         self.guide_ = guide
         self.n_channels_ = images[0].shape[-1]
         self.data_range_ = data_range
@@ -259,7 +281,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         return self
 
     def _training_setup(self, X, y):
-        """The checked images and targets, the mode, the guide and the noise level."""
+        """The checked images and targets, the mode, the guide and the noise level (in
+        self-supervised training, the list of each image's estimated level)."""
         noise_level = self._check_noise_level()
         images = _check_images(X, name="X")
         targets = None
@@ -270,7 +293,9 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         guide = self._resolve_guide(mode)
         if guide is not None:
             _classical.check_guide(guide)
-        if noise_level is None and (mode == "self" or guide is not None):
+        if mode == "self":
+            noise_level = [_classical.estimate_noise(im) for im in images]
+        elif noise_level is None and guide is not None:
             noise_level = float(np.mean([_classical.estimate_noise(im) for im in images]))
         return images, targets, mode, guide, noise_level
 
@@ -289,6 +314,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
             rng = np.random.default_rng(batch_seed)
             images, targets = _guided_pairs(images, targets, guide, noise_level, rng)
             mode = "pairs"
+        mode = self.self_supervision if mode == "self" else mode
         X_t = _tensors(images)
         y_t = _tensors(targets) if targets is not None else None
 
@@ -340,8 +366,9 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         if self.guide is not None and mode == "self":
             raise ValueError(
                 f"guide={self.guide!r} cannot be used when learning from noisy images alone "
-                "(noise_level=None and no y): the guide sees the pixels that blind-spot "
-                "training hides from the network. Use guide=None or 'auto'."
+                "(noise_level=None and no y): a guide computed on the noisy images sees "
+                "what self-supervised training hides from the network (the blind spots, "
+                "the target's noise). Use guide=None or 'auto'."
             )
         return self.guide
 

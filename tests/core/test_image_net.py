@@ -1,5 +1,5 @@
 """The fully convolutional denoiser's core: identity at the start, tiles that add up to
-the whole image, blind spots, crops."""
+the whole image, blind spots, recorrupted pairs, crops."""
 
 import torch
 
@@ -28,6 +28,31 @@ def test_blind_spots_hide_a_grid_of_pixels():
     assert mask.sum() == 2 * 9
     assert torch.equal(masked[~mask], noisy[~mask])
     assert not torch.equal(masked[mask], noisy[mask])
+
+
+def test_recorrupted_pairs_carry_one_draw_of_each_images_own_noise():
+    # A flat image per noise level: what a crop holds beyond its value is the draw.
+    images = [torch.full((1, 30, 30), 0.2), torch.full((1, 30, 30), 0.7)]
+    levels = [0.05, 0.2]
+    inputs, targets, mask = image_net.training_batch(
+        "recorrupted",
+        images,
+        None,
+        levels,
+        crop_size=16,
+        batch_size=64,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert mask is None
+    value = torch.where(inputs.mean(dim=(1, 2, 3), keepdim=True) < 0.45, 0.2, 0.7)
+    into, out_of = inputs - value, targets - value
+    alpha = image_net.ALPHA
+    # The input gets alpha times the draw, the target loses it divided by alpha.
+    torch.testing.assert_close(out_of, -into / alpha**2)
+    for level, flat in zip(levels, (0.2, 0.7)):
+        draws = into[value[:, 0, 0, 0] == flat] / alpha
+        assert len(draws) > 10
+        assert abs(float(draws.std()) / level - 1) < 0.05
 
 
 def test_crops_of_pairs_are_aligned_and_fit_small_images():

@@ -110,14 +110,36 @@ def test_learned_from_pairs():
     assert error(denoiser.transform([given])[0], test) < 0.5 * error(given, test)
 
 
-def test_self_supervised_from_noisy_images_alone():
+@pytest.mark.parametrize("self_supervision", ["recorrupted", "blind_spot"])
+def test_self_supervised_from_noisy_images_alone(self_supervision):
     clean = smooth_image(64, 64)
     given = noisy(clean, seed=1)
-    denoiser = ImageDenoiser(max_iter=80, random_state=0, learning_rate_init=3e-3, **FAST)
+    denoiser = ImageDenoiser(
+        self_supervision=self_supervision,
+        max_iter=80,
+        random_state=0,
+        learning_rate_init=3e-3,
+        **FAST,
+    )
     out = denoiser.fit_transform([given])
     assert denoiser.mode_ == "self"
     assert denoiser.noise_level_ == pytest.approx(SIGMA, rel=0.2)
     assert error(out[0], clean) < 0.5 * error(given, clean)
+
+
+def test_self_supervision_is_recorrupted_by_default_and_ignored_with_clean_images():
+    given = [noisy(smooth_image(48, 48), seed=1)]
+    params = dict(max_iter=20, random_state=0, **FAST)
+    default = ImageDenoiser(**params).fit(given).transform(given)[0]
+    recorrupted = ImageDenoiser(self_supervision="recorrupted", **params).fit(given)
+    blind = ImageDenoiser(self_supervision="blind_spot", **params).fit(given)
+    np.testing.assert_array_equal(default, recorrupted.transform(given)[0])
+    assert not np.array_equal(default, blind.transform(given)[0])
+    clean = [smooth_image(48, 48)]
+    synthetic = dict(noise_level=SIGMA, guide=None, **params)
+    a = ImageDenoiser(self_supervision="blind_spot", **synthetic).fit(clean)
+    b = ImageDenoiser(**synthetic).fit(clean)
+    np.testing.assert_array_equal(a.transform(given)[0], b.transform(given)[0])
 
 
 def test_same_seed_same_model_and_pickle_round_trip(fitted):
@@ -173,6 +195,8 @@ def test_bad_parameters():
         ImageDenoiser(guide="nl_means").fit(image)
     with pytest.raises(ValueError, match="depth"):
         ImageDenoiser(depth=1).fit(image)
+    with pytest.raises(ValueError, match="self_supervision"):
+        ImageDenoiser(self_supervision="noise2noise").fit(image)
 
 
 def test_values_far_outside_the_training_range_warn(fitted):
