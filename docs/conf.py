@@ -152,6 +152,8 @@ for name in (
     "conv_quality_gaussian_20min",
     "cluster_budget_10k_precision",
     "deep_clustering_mnist_deckeras_bf16",
+    "deep_clustering_mnist_deckeras_bf16_seed1",
+    "deep_clustering_mnist_deckeras_bf16_seed2",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
