@@ -427,6 +427,7 @@ def main(argv=None):
     parser.add_argument(
         "--set",
         nargs="*",
+        action="extend",
         default=[],
         metavar="PARAM=VALUE",
         help="ImageDenoiser parameters other than its defaults (e.g. guide=bm3d max_iter=1200)",

@@ -32,3 +32,11 @@ def test_quick_runs(bench, part, tmp_path):
     text = bench.main(["--quick", "--threads", "1", "--part", part, "--output", str(output)])
     assert output.read_text().strip() == text.strip()
     assert "| ImageDenoiser" in text or "ImageDenoiser |" in text
+
+
+def test_every_set_option_counts(bench):
+    # A lever run gives two settings as --set A --set B as often as --set A B.
+    text = bench.main(
+        ["--quick", "--threads", "1", "--methods", "--set", "width=8", "--set", "depth=3"]
+    )
+    assert ", width=8" in text and ", depth=3" in text
