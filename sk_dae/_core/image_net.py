@@ -85,9 +85,19 @@ def _random_crops(images, size, n, generator):
     """``n`` crops of side ``size`` (an image's own side where it is smaller), each from
     an image drawn in proportion to its area, with a random flip and quarter turn; the
     same crop of each tensor in ``images`` (a list of aligned lists)."""
+    return _crops_of(images, _pick_images(images[0], n, generator), size, generator)
+
+
+def _pick_images(images, n, generator):
+    """Indices of ``n`` images drawn in proportion to their areas."""
+    areas = torch.tensor([float(im.shape[-1] * im.shape[-2]) for im in images])
+    return torch.multinomial(areas, n, replacement=True, generator=generator)
+
+
+def _crops_of(images, picks, size, generator):
+    """One random crop (flipped and turned) of each image of ``picks``, at the same place
+    in each tensor of ``images`` (a list of aligned lists)."""
     first = images[0]
-    areas = torch.tensor([float(im.shape[-1] * im.shape[-2]) for im in first])
-    picks = torch.multinomial(areas, n, replacement=True, generator=generator)
     side = min(size, *(min(first[int(i)].shape[-2:]) for i in picks))
     out = [[] for _ in images]
     for i in picks.tolist():
@@ -128,11 +138,10 @@ def _noise_std(noise_level, n, generator):
 def _recorrupted(images, levels, crop_size, batch_size, generator):
     """R2R's input and target for crops of ``images``, whose noise has the standard
     deviation ``levels[i]`` in image ``i``."""
-    # A constant map of each image's level, cropped with the image, gives each crop its
-    # own image's level; expand makes the maps views, not copies.
-    maps = [torch.tensor(float(s)).expand(1, *im.shape[-2:]) for s, im in zip(levels, images)]
-    crops, std = _random_crops([images, maps], crop_size, batch_size, generator)
-    z = torch.randn(crops.shape, generator=generator) * std[:, :, :1, :1]
+    picks = _pick_images(images, batch_size, generator)
+    (crops,) = _crops_of([images], picks, crop_size, generator)
+    std = torch.tensor([float(levels[i]) for i in picks.tolist()]).view(-1, 1, 1, 1)
+    z = torch.randn(crops.shape, generator=generator) * std
     return crops + ALPHA * z, crops - z / ALPHA
 
 
