@@ -38,7 +38,8 @@ DEC-keras's faithful pretraining (300 epochs of SGD) in mixed precision, on two 
         --pretraining dec-keras --precision bfloat16 \
         --output benchmarks/results/deep_clustering_mnist_deckeras_bf16.md
 
-Seeds 1 and 2 with the manifold rows, one thread each, side by side (about 90 minutes)::
+Seeds 1 to 4 with the manifold rows, one thread each, two side by side (48 to 90
+minutes, by the load)::
 
     python benchmarks/bench_deep_clustering.py --verbose --no-baselines --threads 1 \
         --pretraining dec-keras --precision bfloat16 --manifold --seeds 1 \

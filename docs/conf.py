@@ -154,6 +154,8 @@ for name in (
     "deep_clustering_mnist_deckeras_bf16",
     "deep_clustering_mnist_deckeras_bf16_seed1",
     "deep_clustering_mnist_deckeras_bf16_seed2",
+    "deep_clustering_mnist_deckeras_bf16_seed3",
+    "deep_clustering_mnist_deckeras_bf16_seed4",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
