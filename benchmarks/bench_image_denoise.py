@@ -17,7 +17,9 @@ Methods:
 - ``NL-means``: ``skimage.restoration.denoise_nl_means`` told sigma (the gallery's
   settings: 5x5 patches, 6 pixels away, h = 0.8 sigma, fast mode);
 - ``wavelet``: ``skimage.restoration.denoise_wavelet`` told sigma (BayesShrink, soft);
-- ``BM3D``: the ``bm3d`` package told sigma;
+- ``BM3D``: the ``bm3d`` package (its authors', free for non-commercial use) told sigma;
+- ``sk_dae BM3D``: sk_dae's own, in torch (``sk_dae._core.block_matching``), told sigma:
+  ImageDenoiser's default guide, alone (not in the default ``--methods``);
 - ``ImageDenoiser``: with ``--part collection``, one denoiser fit on the clean left
   halves of all the images with ``noise_level=(0.04, 0.11)`` (a crop's noise drawn from
   that range), told each sigma in ``transform``; with ``--part one``, fit from one image
@@ -66,8 +68,10 @@ import time
 import warnings
 
 import numpy as np
+import torch
 from _common import Run, base_parser, parse_params, set_threads, table
 
+from sk_dae._core import block_matching
 from sk_dae.image import ImageDenoiser
 
 #: scikit-image's grey test images that ship in its wheel (``skimage.data`` functions
@@ -89,7 +93,7 @@ GREY_IMAGES = (
 )
 SIGMAS = (0.05, 0.075, 0.1)
 #: The methods beside ImageDenoiser in ``--part collection``.
-METHODS = ("dictionary learning", "NL-means", "wavelet", "BM3D")
+METHODS = ("dictionary learning", "NL-means", "wavelet", "BM3D", "sk_dae BM3D")
 #: ImageDenoiser's ways of learning from noisy images alone, in ``--part self``.
 SELF = ("recorrupted", "blind_spot")
 
@@ -164,6 +168,8 @@ def classical(name, noisy, sigma):
         return denoise_wavelet(
             noisy, sigma=sigma, method="BayesShrink", mode="soft", rescale_sigma=True
         )
+    if name == "sk_dae BM3D":
+        return block_matching.bm3d(torch.from_numpy(np.ascontiguousarray(noisy)), sigma).numpy()
     import bm3d  # the bench extra
 
     return bm3d.bm3d(noisy, sigma_psd=sigma)
@@ -420,7 +426,7 @@ def main(argv=None):
     parser.add_argument(
         "--methods",
         nargs="*",
-        default=list(METHODS),
+        default=[m for m in METHODS if m != "sk_dae BM3D"],
         choices=METHODS,
         help="the methods beside ImageDenoiser (--part collection; none for a lever's run)",
     )

@@ -79,6 +79,7 @@ LAYOUT = {
         "checkpoints of a fit: when to write, atomic writes, weights-only reads",
         set(),
     ),
+    "_core.block_matching": ("BM3D, written from the paper in torch", set()),
     "_core.image_net": (
         "the fully convolutional residual denoiser, its crops, self-supervision, training",
         {"_core.training"},
@@ -152,8 +153,11 @@ LAYOUT = {
             "clustering._pipeline",
         },
     ),
-    "image": ("the public names of image", {"image._denoiser"}),
-    "image._classical": ("scikit-image's noise estimate and NL-means guide", set()),
+    "image": ("the public names of image", {"image._classical", "image._denoiser"}),
+    "image._classical": (
+        "the noise estimate, the guides (scikit-image's NL-means, BM3D), ``denoise_bm3d``",
+        {"_core.block_matching"},
+    ),
     "image._denoiser": (
         "``ImageDenoiser``: parameters, image checks, fitted attributes",
         {

@@ -43,9 +43,9 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     - **clean images and a noise level** (``fit(clean)`` with ``noise_level`` set):
       Gaussian noise of that standard deviation (or of one drawn per crop from a
       ``(low, high)`` range) is added to each crop, and the network learns to remove it.
-      By default (``guide="auto"``) its input then also holds scikit-image's NL-means
-      estimate of the image, told the noise level, and the network learns to correct
-      that estimate (see the user guide for the figures that chose this);
+      By default (``guide="auto"``) its input then also holds BM3D's estimate of the
+      image (sk_dae's own, in torch), told the noise level, and the network learns to
+      correct that estimate (see the user guide for the figures that chose this);
     - **pairs** (``fit(noisy, clean)``): the network learns to map each noisy image to
       its clean one, whatever the corruption (stains, blur, uneven lighting, ...);
     - **noisy images alone** (``fit(noisy)`` with ``noise_level=None``): self-supervised
@@ -68,21 +68,22 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     noise_level : float, tuple of two floats or None, default=None
         Standard deviation of the Gaussian noise, in the images' own units (0.1 on
         images scaled to [0, 1] is 25.5 on a 0-255 scale). A float: the noise that
-        :meth:`fit` adds to the clean images it is given, and the level the NL-means
-        guide is told in :meth:`transform`. A ``(low, high)`` range: each crop's noise
+        :meth:`fit` adds to the clean images it is given, and the level the guide
+        is told in :meth:`transform`. A ``(low, high)`` range: each crop's noise
         is drawn uniformly from it, and :meth:`transform` estimates each image's level
         (:func:`skimage.restoration.estimate_sigma`), clipped to the range. None: the
         images given to :meth:`fit` are the noisy ones (pairs when ``y`` is given,
         self-supervised otherwise) and the level, where needed, is estimated.
 
-    guide : {"auto", "nl_means", "bm3d"} or None, default="auto"
-        A first estimate of the clean image that the network corrects: "nl_means" is
-        scikit-image's :func:`~skimage.restoration.denoise_nl_means` told the noise
-        level; "bm3d" is BM3D (the ``bm3d`` package, not installed with sk_dae: better,
-        and slower, in ``fit`` and in every ``transform``; the user guide has the
-        figures); None lets the network denoise the
-        image alone. "auto" is "nl_means" when learning from clean images and a noise
-        level, None otherwise (self-supervised training cannot use a guide: computed
+    guide : {"auto", "bm3d", "nl_means"} or None, default="auto"
+        A first estimate of the clean image that the network corrects: "bm3d" is
+        BM3D (Dabov et al., 2007; sk_dae's own, in torch: the authors' ``bm3d``
+        package is free for non-commercial use only) told the noise level; "nl_means"
+        is scikit-image's :func:`~skimage.restoration.denoise_nl_means` (faster in
+        every ``transform``, 1.3 dB worse on average; the user guide has the
+        figures); None lets the network denoise the image alone. "auto" is "bm3d"
+        when learning from clean images and a noise level, None otherwise
+        (self-supervised training cannot use a guide: computed
         once on the noisy image, it would see the blind spots, and the noise that the
         target holds). From clean images, the guide is computed once
         on ``NOISY_COPIES`` (16) noisy copies of each image before training.
@@ -150,7 +151,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         estimated levels of the noisy training images (None in pairs without a guide).
 
     guide_ : str or None
-        The guide used ("nl_means", "bm3d" or None).
+        The guide used ("bm3d", "nl_means" or None).
 
     n_channels_ : int
         Channels of the training images (1 for 2-D images).
@@ -168,12 +169,15 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     --------
     sk_dae.DenoisingAutoencoder : Denoises fixed-length rows (e.g. small images
         flattened).
-    skimage.restoration.denoise_nl_means : The classical denoiser used as guide.
+    skimage.restoration.denoise_nl_means : A classical denoiser, the other guide.
     skimage.restoration.calibrate_denoiser : Self-supervised tuning of a classical
         denoiser (Noise2Self's J-invariance).
 
     References
     ----------
+    K. Dabov, A. Foi, V. Katkovnik and K. Egiazarian, "Image Denoising by Sparse 3-D
+    Transform-Domain Collaborative Filtering", IEEE TIP 16(8), 2007.
+
     K. Zhang, W. Zuo, Y. Chen, D. Meng and L. Zhang, "Beyond a Gaussian Denoiser:
     Residual Learning of Deep CNN for Image Denoising", IEEE TIP 26(7), 2017.
 
@@ -202,7 +206,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "noise_level": [Interval(Real, 0, None, closed="neither"), tuple, None],
-        "guide": [StrOptions({"auto", "nl_means", "bm3d"}), None],
+        "guide": [StrOptions({"auto", "bm3d", "nl_means"}), None],
         "self_supervision": [StrOptions({"recorrupted", "blind_spot"})],
         "width": [Interval(Integral, 1, None, closed="left")],
         "depth": [Interval(Integral, 2, None, closed="left")],
@@ -269,7 +273,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         images, targets, mode, guide, noise_level = self._training_setup(X, y)
         clean = targets if targets is not None else images
         data_range = (min(float(im.min()) for im in clean), max(float(im.max()) for im in clean))
-        module, losses = self._train(images, targets, mode, guide, noise_level)
+        module, losses = self._train(images, targets, mode, guide, noise_level, data_range)
         self.module_ = module.cpu().eval()
         self.mode_ = mode
         self.noise_level_ = float(np.mean(noise_level)) if mode == "self" else noise_level
@@ -299,7 +303,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
             noise_level = float(np.mean([_classical.estimate_noise(im) for im in images]))
         return images, targets, mode, guide, noise_level
 
-    def _train(self, images, targets, mode, guide, noise_level):
+    def _train(self, images, targets, mode, guide, noise_level, data_range):
         """The trained network and its loss curve."""
         device = resolve_device(self.device)
         n_channels = images[0].shape[-1]
@@ -309,10 +313,14 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         )
         generator = torch.Generator().manual_seed(batch_seed)
         if guide is not None:
-            # The guide is computed once, on whole images, not on every crop: NL-means
+            # The guide is computed once, on whole images, not on every crop: BM3D
             # of 16 crops would cost more than the step itself.
             rng = np.random.default_rng(batch_seed)
-            images, targets = _guided_pairs(images, targets, guide, noise_level, rng)
+            # BM3D runs in torch: the guide keeps to the threads training gets
+            with _threads.limit(self.n_threads, self._work(n_channels, self.max_iter)):
+                images, targets = _guided_pairs(
+                    images, targets, guide, noise_level, data_range, rng
+                )
             mode = "pairs"
         mode = self.self_supervision if mode == "self" else mode
         X_t = _tensors(images)
@@ -362,7 +370,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
 
     def _resolve_guide(self, mode):
         if self.guide == "auto":
-            return "nl_means" if mode == "synthetic" else None
+            return "bm3d" if mode == "synthetic" else None
         if self.guide is not None and mode == "self":
             raise ValueError(
                 f"guide={self.guide!r} cannot be used when learning from noisy images alone "
@@ -426,7 +434,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     def _network_input(self, image, noise_level):
         if self.guide_ is not None:
             level = self._level_of(image) if noise_level is None else float(noise_level)
-            image = _stacked(image, self.guide_, level)
+            image = _stacked(image, self.guide_, level, self.data_range_)
         return _tensors([image])[0]
 
     def _level_of(self, image):
@@ -513,26 +521,30 @@ def _check_pairs(noisy, clean):
             )
 
 
-def _guided_pairs(images, targets, guide, noise_level, rng):
+def _guided_pairs(images, targets, guide, noise_level, data_range, rng):
     """The network's inputs (each noisy image with its guide's estimate stacked after
     its channels) and targets: in pairs, the given ones; from clean images,
     ``NOISY_COPIES`` noisy copies of each (the noise level drawn from its range where
     it is one)."""
     if targets is not None:
-        inputs = [_stacked(im, guide, noise_level) for im in images]
+        inputs = [_stacked(im, guide, noise_level, data_range) for im in images]
         return inputs, targets
     inputs, clean = [], []
     for image in images:
         for _ in range(NOISY_COPIES):
             level = rng.uniform(*noise_level) if isinstance(noise_level, tuple) else noise_level
             noisy = image + np.float32(level) * rng.standard_normal(image.shape, np.float32)
-            inputs.append(_stacked(noisy, guide, level))
+            inputs.append(_stacked(noisy, guide, level, data_range))
             clean.append(image)
     return inputs, clean
 
 
-def _stacked(image, guide, level):
-    estimate = _classical.GUIDES[guide](image, max(float(level), 1e-6))
+def _stacked(image, guide, level, data_range):
+    """``image`` with its guide's estimate stacked after its channels; ``data_range`` is
+    the clean training images' (low, high), the span of values BM3D's thresholds scale with."""
+    span = data_range[1] - data_range[0]
+    span = span if span > 0 else 1.0
+    estimate = _classical.GUIDES[guide](image, max(float(level), 1e-6), span)
     return np.concatenate([image, estimate.astype(np.float32)], axis=-1)
 
 

@@ -57,7 +57,9 @@ def test_the_nl_means_guide_is_at_least_nl_means():
     from skimage.restoration import denoise_nl_means
 
     clean = smooth_image(48, 48)
-    denoiser = ImageDenoiser(noise_level=SIGMA, max_iter=100, random_state=0, **FAST)
+    denoiser = ImageDenoiser(
+        noise_level=SIGMA, guide="nl_means", max_iter=100, random_state=0, **FAST
+    )
     denoiser.fit([clean])
     assert denoiser.guide_ == "nl_means"
     test = smooth_image(40, 52, phase=1.5)
@@ -68,29 +70,43 @@ def test_the_nl_means_guide_is_at_least_nl_means():
     assert error(denoiser.transform([given])[0], test) <= error(nlm, test)
 
 
-def test_the_bm3d_guide_is_at_least_bm3d(monkeypatch):
-    bm3d = pytest.importorskip("bm3d")
-    from sk_dae.image import _denoiser
+def test_the_default_guide_is_bm3d_at_least_bm3d_and_needs_no_package(monkeypatch):
+    import sys
 
-    # BM3D takes about half a second even on a 48x48 image: two noisy copies, not 16
-    monkeypatch.setattr(_denoiser, "NOISY_COPIES", 2)
-    denoiser = ImageDenoiser(noise_level=SIGMA, guide="bm3d", max_iter=60, random_state=0, **FAST)
+    from sk_dae._core import block_matching
+
+    # sk_dae's own BM3D: the authors' package (non-commercial use only) is not needed
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # import bm3d now raises ImportError
+    denoiser = ImageDenoiser(noise_level=SIGMA, max_iter=150, random_state=0, **FAST)
     denoiser.fit([smooth_image(48, 48)])
     assert denoiser.guide_ == "bm3d" and denoiser.module_.guided
     test = smooth_image(40, 52, phase=1.5)
     given = noisy(test, seed=3)
-    reference = bm3d.bm3d(given, sigma_psd=SIGMA)
+    reference = block_matching.bm3d(torch.tensor(given, dtype=torch.float32), SIGMA).numpy()
     assert error(denoiser.transform([given])[0], test) <= error(reference, test)
 
 
-def test_the_bm3d_guide_without_its_package_fails_before_any_work(monkeypatch):
-    import sys
+def test_the_bm3d_guide_keeps_to_n_threads_in_fit_and_transform(monkeypatch):
+    from sk_dae._core import block_matching
 
-    monkeypatch.setitem(sys.modules, "bm3d", None)  # import bm3d now raises ImportError
-    denoiser = ImageDenoiser(noise_level=SIGMA, guide="bm3d", max_iter=1, **FAST)
-    with pytest.raises(ImportError, match="pip install bm3d .* or use guide='nl_means'"):
-        denoiser.fit([smooth_image(16, 16)])
-    assert not hasattr(denoiser, "module_")
+    seen = []
+    original = block_matching.bm3d
+
+    def recording(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(block_matching, "bm3d", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # the user's count, which n_threads=1 overrides
+    try:
+        params = {**FAST, "n_threads": 1}
+        denoiser = ImageDenoiser(noise_level=SIGMA, max_iter=2, random_state=0, **params)
+        denoiser.fit([smooth_image(24, 24)]).transform([noisy(smooth_image(20, 20))])
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen) == 17 and set(seen) == {1}  # 16 noisy copies, then the test image
 
 
 def test_colour_images_keep_their_channels():
