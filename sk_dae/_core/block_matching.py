@@ -49,6 +49,11 @@ BETA = 2.0
 GROUPS_AT_ONCE = 1024
 #: Side of a tile of reference blocks matched together, in blocks.
 TILE = 8
+#: Side of the tiles a large image is filtered by, and the surroundings each tile is
+#: filtered with (half a window and a block: what the blocks of its edge see), both
+#: multiples of STEP so that the tiles' reference blocks fall where the whole image's do.
+TILE_SIDE = 510
+MARGIN = 3 * math.ceil((WINDOW // 2 + BLOCK) / 3)
 #: Tiles matched at once (bounds the memory of the distances).
 CHUNK = 16
 
@@ -231,8 +236,29 @@ def bm3d(image, sigma, *, data_range=1.0):
     """BM3D of a grey ``image`` (a 2-D tensor) with Gaussian noise of standard deviation
     ``sigma``, in the image's units (``data_range`` is the span of its clean values: 1
     for images in [0, 1], 255 for 8-bit ones). Sides under BLOCK are padded by
-    repeating the border for the filtering, then cropped."""
+    repeating the border for the filtering, then cropped.
+
+    Images larger than TILE x TILE go by tiles of that size, each filtered with MARGIN
+    pixels of its surroundings (a block's window and the block itself), so that the
+    memory stays that of one tile (under 1 GB) whatever the image's size.
+    """
     image = torch.as_tensor(image, dtype=torch.float32)
+    height, width = image.shape
+    if height <= TILE_SIDE + 2 * MARGIN and width <= TILE_SIDE + 2 * MARGIN:
+        return _bm3d_whole(image, sigma, data_range)
+    out = torch.empty_like(image)
+    for y in range(0, height, TILE_SIDE):
+        for x in range(0, width, TILE_SIDE):
+            top, left = max(y - MARGIN, 0), max(x - MARGIN, 0)
+            bottom, right = min(y + TILE_SIDE + MARGIN, height), min(x + TILE_SIDE + MARGIN, width)
+            tile = _bm3d_whole(image[top:bottom, left:right], sigma, data_range)
+            out[y : y + TILE_SIDE, x : x + TILE_SIDE] = tile[
+                y - top : y - top + TILE_SIDE, x - left : x - left + TILE_SIDE
+            ]
+    return out
+
+
+def _bm3d_whole(image, sigma, data_range):
     height, width = image.shape
     pad = (0, max(BLOCK - width, 0), 0, max(BLOCK - height, 0))
     if any(pad):

@@ -105,3 +105,14 @@ def test_the_wavelet_is_pywavelets_bior15():
         levels = [pywt.wavedec(e, "bior1.5", mode="periodization", level=3) for e in np.eye(8)]
     expected = np.array([np.concatenate(c) for c in levels]).T
     np.testing.assert_allclose(block_matching._bior15_matrix(8).numpy(), expected, atol=1e-12)
+
+
+def test_large_images_go_by_tiles_that_change_nothing_visible(monkeypatch):
+    clean = tiles(120, 150)
+    given = noisy(clean, seed=6)
+    whole = block_matching.bm3d(given, SIGMA)
+    monkeypatch.setattr(block_matching, "TILE_SIDE", 36)  # 4 x 5 tiles with their margins
+    tiled = block_matching.bm3d(given, SIGMA)
+    assert tiled.shape == clean.shape
+    assert abs(psnr(tiled, clean) - psnr(whole, clean)) < 0.05
+    assert float((tiled - whole).abs().mean()) < 0.05 * SIGMA  # measured: 0.026 sigma
