@@ -204,7 +204,7 @@ def collection(args, names, sigmas):
     """One denoiser fit on every image's clean left half; a row per image and sigma."""
     train = [halves(load_image(n))[0] for n in names]
     denoiser = ImageDenoiser(
-        noise_level=(0.04, 0.11), random_state=0, n_threads=args.threads, **args.params
+        **{"noise_level": (0.04, 0.11), "random_state": 0, "n_threads": args.threads, **args.params}
     )
     _, fit_seconds = timed(denoiser.fit, train)
     methods = [m for m in METHODS if m in args.methods] + ["ImageDenoiser"]
