@@ -18,7 +18,7 @@ Methods:
   settings: 5x5 patches, 6 pixels away, h = 0.8 sigma, fast mode);
 - ``wavelet``: ``skimage.restoration.denoise_wavelet`` told sigma (BayesShrink, soft);
 - ``BM3D``: the ``bm3d`` package (its authors', free for non-commercial use) told sigma;
-- ``sk_dae BM3D``: sk_dae's own, in torch (``sk_dae._core.block_matching``), told sigma:
+- ``sk_dae BM3D``: sk_dae's own, in torch (``sk_dae.image.denoise_bm3d``), told sigma:
   ImageDenoiser's default guide, alone (not in the default ``--methods``);
 - ``ImageDenoiser``: with ``--part collection``, one denoiser fit on the clean left
   halves of all the images with ``noise_level=(0.04, 0.11)`` (a crop's noise drawn from
@@ -68,11 +68,9 @@ import time
 import warnings
 
 import numpy as np
-import torch
 from _common import Run, base_parser, parse_params, set_threads, table
 
-from sk_dae._core import block_matching
-from sk_dae.image import ImageDenoiser
+from sk_dae.image import ImageDenoiser, denoise_bm3d
 
 #: scikit-image's grey test images that ship in its wheel (``skimage.data`` functions
 #: that need no download), by name.
@@ -169,7 +167,7 @@ def classical(name, noisy, sigma):
             noisy, sigma=sigma, method="BayesShrink", mode="soft", rescale_sigma=True
         )
     if name == "sk_dae BM3D":
-        return block_matching.bm3d(torch.from_numpy(np.ascontiguousarray(noisy)), sigma).numpy()
+        return denoise_bm3d(noisy, sigma)
     import bm3d  # the bench extra
 
     return bm3d.bm3d(noisy, sigma_psd=sigma)

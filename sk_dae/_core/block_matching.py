@@ -238,9 +238,10 @@ def bm3d(image, sigma, *, data_range=1.0):
     for images in [0, 1], 255 for 8-bit ones). Sides under BLOCK are padded by
     repeating the border for the filtering, then cropped.
 
-    Images larger than TILE x TILE go by tiles of that size, each filtered with MARGIN
-    pixels of its surroundings (a block's window and the block itself), so that the
-    memory stays that of one tile (under 1 GB) whatever the image's size.
+    Images larger than TILE_SIDE + 2 MARGIN on a side go by tiles of TILE_SIDE, each
+    filtered with MARGIN pixels of its surroundings (a block's window and the block
+    itself), so that the memory stays that of one tile (under 1 GB) whatever the image's
+    size.
     """
     image = torch.as_tensor(image, dtype=torch.float32)
     height, width = image.shape
