@@ -95,7 +95,7 @@ def main(argv=None):
         seeds=args.seeds,
         autoencoder=DenoisingAutoencoder(**QUICK_AUTOENCODER)
         if args.quick
-        else make_pretraining_autoencoder(args.pretraining),
+        else make_pretraining_autoencoder(args.pretraining, n_samples=len(X)),
         autoencoder_params={**verbose, **precision},
         clustering_params=verbose,
         manifold="only" if args.manifold_only else args.manifold,

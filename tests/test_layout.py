@@ -133,7 +133,7 @@ LAYOUT = {
     "clustering._embedding": ("the step between codes and KMeans (normalize, UMAP)", set()),
     "clustering._pipeline": (
         "``make_clustering_pipeline``: autoencoder, embedding, KMeans",
-        {"_autoencoder", "clustering._embedding"},
+        {"_autoencoder", "_core.data", "clustering._embedding"},
     ),
     "clustering._deep_clustering": (
         "``DeepClustering`` (DEC, IDEC)",

@@ -392,7 +392,7 @@ def run_cluster(args):
         n_train=n_train,
         n_clusters=args.n_clusters,
         seeds=args.seeds,
-        autoencoder=make_pretraining_autoencoder(args.pretraining),
+        autoencoder=make_pretraining_autoencoder(args.pretraining, n_samples=len(X)),
         autoencoder_params={k: v for k, v in options.items() if v is not None},
         clustering_params={k: v for k, v in clustering_params.items() if v is not None},
         n_init=args.n_init,

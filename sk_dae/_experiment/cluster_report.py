@@ -36,9 +36,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from threadpoolctl import threadpool_limits
 
-from .._autoencoder import DenoisingAutoencoder
-from ..clustering import umap_available
-from ..clustering._deep_clustering import DEFAULT_AUTOENCODER_PARAMS, DeepClustering
+from ..clustering import make_pretraining_autoencoder, umap_available
+from ..clustering._deep_clustering import DeepClustering
 from ..metrics import clustering_accuracy
 from .compare import timed
 from .report import markdown_table
@@ -209,7 +208,7 @@ def cluster_report(
         One run of every row per seed.
     autoencoder : DenoisingAutoencoder, default=None
         The autoencoder to pretrain (cloned); None: ``DeepClustering``'s default one
-        (``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``).
+        for this many rows (``make_pretraining_autoencoder(n_samples=len(X))``).
     autoencoder_params : dict, default=None
         Parameters set on that autoencoder (e.g. ``max_iter``).
     clustering_params : dict, default=None
@@ -240,7 +239,7 @@ def cluster_report(
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if autoencoder is None:
-        autoencoder = DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS)
+        autoencoder = make_pretraining_autoencoder(n_samples=X.shape[0])
     autoencoder = clone(autoencoder).set_params(**(autoencoder_params or {}))
     clustering_params = dict(clustering_params or {})
     if n_threads is not None:

@@ -190,6 +190,27 @@ def test_the_auto_budget_is_20_passes_or_1000_steps():
     assert passes("auto", 150, 256) == 1000 and passes(7, 1797, 256) == 7
 
 
+def test_the_default_pretraining_is_1500_steps_between_20_and_200_passes():
+    passes = clustering.default_pretraining_passes
+    assert passes(1_000) == 200 and passes(3_000) == 125  # 4 and 12 batches of 256
+    assert passes(10_000) == 38 and passes(70_000) == 20 and passes(18_946) == 20
+    assert passes(40, batch_size=8) == 200  # 5 batches a pass: 300 capped
+    recipe = clustering.make_pretraining_autoencoder
+    assert recipe(n_samples=1_000).max_iter == 200 and recipe().max_iter == 20
+    assert recipe(n_samples=1_000, max_iter=3).max_iter == 3
+    assert recipe("dec-keras", n_samples=1_000).max_iter == 300
+
+
+def test_a_default_fit_on_few_rows_pretrains_the_longer_budget():
+    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    model = DeepClustering(n_clusters=3, max_iter=0, random_state=0).fit(X)
+    assert model.autoencoder_.max_iter == 200 and model.autoencoder_.n_iter_ == 200
+    # A given autoencoder keeps its own length.
+    dae = clustering.make_pretraining_autoencoder(max_iter=4, hidden_layer_sizes=(8,))
+    model = DeepClustering(n_clusters=3, max_iter=0, autoencoder=dae, random_state=0).fit(X)
+    assert model.autoencoder_.n_iter_ == 4
+
+
 def test_the_default_fit_on_the_digits_converges_without_a_warning(digits):
     # Every default fit of the 1,797 digits used to stop at max_iter=20 passes with a
     # ConvergenceWarning (0.4% to 1% of the labels still changing at every refresh).
