@@ -59,9 +59,9 @@ DEFAULT_AUTOENCODER_PARAMS = PRETRAINING_RECIPES["default"]
         "(``DenoisingAutoencoder(n_components=10, hidden_layer_sizes=(500, 500, 2000), "
         'output_activation="identity", noise="masking", noise_level=0.2, batch_size=256)``, '
         "see ``sk_dae.clustering._deep_clustering.DEFAULT_AUTOENCODER_PARAMS``), trained "
-        "20 epochs, or as many as make 1,500 steps on fewer rows, at most 200 "
-        "(:func:`~sk_dae.clustering.default_pretraining_passes`: 200 on 1,000 rows, 38 "
-        "on 10,000, 20 from 18,946 on). With "
+        "20 epochs, or from 1,000 rows on as many as make 1,500 steps, at most 200 "
+        "(:func:`~sk_dae.clustering.default_pretraining_passes`: 20 below 1,000 rows, "
+        "200 on 1,000, 38 on 10,000, 20 from 18,946 on). With "
         "``prefit=True`` it must be fitted, and is copied instead of trained. "
         "Fine-tuning runs in its ``precision``"
     },

@@ -194,18 +194,16 @@ def test_the_default_pretraining_is_1500_steps_between_20_and_200_passes():
     passes = clustering.default_pretraining_passes
     assert passes(1_000) == 200 and passes(3_000) == 125  # 4 and 12 batches of 256
     assert passes(10_000) == 38 and passes(70_000) == 20 and passes(18_946) == 20
-    assert passes(40, batch_size=8) == 200  # 5 batches a pass: 300 capped
+    assert passes(999) == 20 and passes(150) == 20  # few rows: 20 passes, as before
+    assert passes(1_000, batch_size=64) == 94  # 16 batches a pass
     recipe = clustering.make_pretraining_autoencoder
     assert recipe(n_samples=1_000).max_iter == 200 and recipe().max_iter == 20
     assert recipe(n_samples=1_000, max_iter=3).max_iter == 3
     assert recipe("dec-keras", n_samples=1_000).max_iter == 300
 
 
-def test_a_default_fit_on_few_rows_pretrains_the_longer_budget():
-    X = np.random.default_rng(0).random((40, 6)).astype(np.float32)
-    model = DeepClustering(n_clusters=3, max_iter=0, random_state=0).fit(X)
-    assert model.autoencoder_.max_iter == 200 and model.autoencoder_.n_iter_ == 200
-    # A given autoencoder keeps its own length.
+def test_a_given_autoencoder_keeps_its_own_length():
+    X = np.random.default_rng(0).random((1_000, 3)).astype(np.float32)
     dae = clustering.make_pretraining_autoencoder(max_iter=4, hidden_layer_sizes=(8,))
     model = DeepClustering(n_clusters=3, max_iter=0, autoencoder=dae, random_state=0).fit(X)
     assert model.autoencoder_.n_iter_ == 4
@@ -219,6 +217,7 @@ def test_the_default_fit_on_the_digits_converges_without_a_warning(digits):
         warnings.simplefilter("always")
         model = DeepClustering(n_clusters=10, random_state=0).fit(X)
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert model.autoencoder_.n_iter_ == 188  # 1,500 steps of 8 batches
     assert model.n_iter_ <= 125 and model.label_changes_[-1] < model.tol  # 125: "auto"
     assert clustering_accuracy(y, model.labels_) > clustering_accuracy(y, model.initial_labels_)
 
