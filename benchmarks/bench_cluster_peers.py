@@ -416,7 +416,11 @@ def main(argv=None):
         help="the methods to fit (none: only merge the records of --reuse)",
     )
     parser.add_argument(
-        "--reuse", nargs="+", type=Path, default=[], help="results files whose records to keep"
+        "--reuse",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="results files whose records to keep (of the same fit, the newest)",
     )
     args = parser.parse_args(argv)
     set_threads(args.threads)
@@ -424,7 +428,10 @@ def main(argv=None):
     records = {}
     for path in args.reuse:
         for record in read_records(path):
-            records[key(record)] = record
+            # Files of runs that each reused the same older file: the newest fit wins.
+            kept = records.get(key(record))
+            if kept is None or record["run_date"] >= kept["run_date"]:
+                records[key(record)] = record
     datasets = (
         [("digits", QUICK_ROWS)] if args.quick else [("digits", None)] * ("digits" in args.data)
     )

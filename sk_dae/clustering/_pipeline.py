@@ -69,6 +69,18 @@ def default_pretraining_passes(n_samples, batch_size=256):
     """Epochs of the default pretraining on ``n_samples`` rows: 20, or from 1,000 rows
     on as many as make 1,500 optimizer steps of ``batch_size`` rows, at most 200.
 
+    Parameters
+    ----------
+    n_samples : int
+        The rows the autoencoder is trained on.
+    batch_size : int, default=256
+        Rows per optimizer step (the default recipe's).
+
+    Returns
+    -------
+    passes : int
+        The epochs: ``max_iter`` of the default autoencoder.
+
     Examples
     --------
     >>> from sk_dae.clustering import default_pretraining_passes
