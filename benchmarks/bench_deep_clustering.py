@@ -45,6 +45,13 @@ minutes, by the load)::
         --pretraining dec-keras --precision bfloat16 --manifold --seeds 1 \
         --output benchmarks/results/deep_clustering_mnist_deckeras_bf16_seed1.md
 
+DEC-DA's recipe without its extra 200 epochs: the same pretraining and fine-tuning on
+randomly shifted, rotated and scaled digits, seeds side by side on one thread each::
+
+    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --threads 1 \
+        --pretraining dec-keras --precision bfloat16 --augment affine --seeds 0 \
+        --output benchmarks/results/deep_clustering_mnist_deckeras_bf16_affine_seed0.md
+
 Smoke run: ``python benchmarks/bench_deep_clustering.py --quick``.
 """
 
@@ -79,11 +86,22 @@ def main(argv=None):
         help="the autoencoder's recipe (sk_dae.clustering.make_pretraining_autoencoder)",
     )
     parser.add_argument("--precision", choices=list(PRECISIONS), help="the autoencoder's precision")
+    parser.add_argument("--epochs", type=int, help="pretraining epochs (default: the recipe's)")
+    parser.add_argument(
+        "--augment",
+        choices=("shift", "affine"),
+        help="DEC-DA: random moves of the images in pretraining and fine-tuning",
+    )
     args = parser.parse_args(argv)
     if args.quick or not MNIST.exists():
         args.dataset = "digits"
     verbose = {"verbose": 1} if args.verbose else {}
     precision = {} if args.precision is None else {"precision": args.precision}
+    # DEC-DA augments both phases; DeepClustering keeps the autoencoder's own augment.
+    pretraining = {"augment": args.augment} if args.augment else {}
+    if args.epochs is not None:
+        pretraining["max_iter"] = args.epochs
+    clustering = {"augment": args.augment} if args.augment else {}
     set_threads(args.threads)  # as before: the estimators keep their own thread policy
     run = Run(__file__, argv, threads=args.threads)
     X, y, n_train = load_all_rows(args.dataset)
@@ -96,8 +114,8 @@ def main(argv=None):
         autoencoder=DenoisingAutoencoder(**QUICK_AUTOENCODER)
         if args.quick
         else make_pretraining_autoencoder(args.pretraining, n_samples=len(X)),
-        autoencoder_params={**verbose, **precision},
-        clustering_params=verbose,
+        autoencoder_params={**verbose, **precision, **pretraining},
+        clustering_params={**verbose, **clustering},
         manifold="only" if args.manifold_only else args.manifold,
         baselines=not args.no_baselines,
         dataset=args.dataset,
