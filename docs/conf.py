@@ -151,6 +151,7 @@ for name in (
     "conv_quality_clean_20min",
     "conv_quality_gaussian_20min",
     "cluster_budget_10k_precision",
+    "cluster_budget_10k_precision_avx2",
     "deep_clustering_mnist_deckeras_bf16",
     "deep_clustering_mnist_deckeras_bf16_seed1",
     "deep_clustering_mnist_deckeras_bf16_seed2",

@@ -82,6 +82,7 @@ from ._validation import (
     refuse_featureless,
     resolve_device,
     validate_targets,
+    warn_if_precision_emulated,
 )
 
 #: ``early_stopping="auto"`` holds rows out when at least this many would be held out
@@ -663,6 +664,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             # The input is validated before anything reads it, the thread policy included.
             continuing = hasattr(self, "module_") and (incremental or self.warm_start)
             hidden, device = self._check_params(incremental)
+            warn_if_precision_emulated(self.precision, device)
             X, data_range = self._check_input(X, continuing, incremental)
             Y, target_range = self._check_target(X, y, data_range)
             image_shape = self._image_shape(X.shape[1])

@@ -18,6 +18,8 @@ import sklearn
 import torch
 from sklearn.utils.validation import check_array
 
+from ._core.training import emulates_bfloat16
+
 # Frames of these folders are skipped when a warning names the line that caused it.
 _LIBRARY_DIRS = tuple(
     os.path.dirname(module.__file__) + os.sep
@@ -89,6 +91,20 @@ def check_hidden_layer_sizes(sizes):
         ):
             raise ValueError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}.")
     return tuple(int(s) for s in sizes)
+
+
+def warn_if_precision_emulated(precision, device):
+    """Warn that ``precision="bfloat16"`` is slower than float32 on ``device``, a CPU
+    that PyTorch runs bfloat16 on only by emulation."""
+    if precision == "bfloat16" and emulates_bfloat16(device):
+        warnings.warn(
+            "precision='bfloat16' on this CPU, which lacks the AVX-512 instructions of "
+            "PyTorch's bfloat16 kernels: PyTorch emulates bfloat16 here, which makes "
+            "training several times slower than precision='float32'. Use "
+            "precision='float32' on this machine.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def resolve_device(device):

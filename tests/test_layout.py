@@ -92,7 +92,7 @@ LAYOUT = {
         "DEC/IDEC: soft assignment, target distribution, fine-tuning loop",
         {"_core.data", "_core.training"},
     ),
-    "_validation": ("checks of user input shared by the estimators", set()),
+    "_validation": ("checks of user input shared by the estimators", {"_core.training"}),
     "_persistence": (
         "pickle state, the safe file, version checks",
         {"_core.conv", "_core.jsoncodec", "_core.training", "_version"},

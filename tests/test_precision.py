@@ -1,6 +1,7 @@
 """``precision="bfloat16"``: mixed-precision training, float32 everywhere else."""
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,33 @@ import torch
 from sk_dae import DenoisingAutoencoder
 from sk_dae.clustering import DeepClustering
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+#: The warning of bfloat16 on a CPU that PyTorch emulates it on (as this project's CI
+#: machine may be); the tests below that are not about it ignore it.
+EMULATED = "precision='bfloat16' on this CPU"
+
+pytestmark = [
+    pytest.mark.usefixtures("one_torch_thread"),
+    pytest.mark.filterwarnings(f"ignore:{EMULATED}:UserWarning"),
+]
+
+
+def _cpu_emulates_bfloat16():
+    """What PyTorch itself says: oneDNN has no bfloat16 kernels for this CPU."""
+    return not torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+@contextlib.contextmanager
+def _warns_where_emulated():
+    """The block warns that bfloat16 is slow where PyTorch emulates it, and does not
+    warn where the CPU multiplies it natively."""
+    if _cpu_emulates_bfloat16():
+        with pytest.warns(UserWarning, match=EMULATED) as record:
+            yield
+        assert sum(EMULATED in str(w.message) for w in record) == 1, [str(w) for w in record]
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=EMULATED)
+            yield
 
 
 @contextlib.contextmanager
@@ -89,3 +116,22 @@ def test_deep_clustering_fine_tunes_in_the_autoencoder_s_precision(digits):
 def test_an_unknown_precision_is_a_value_error(digits):
     with pytest.raises(ValueError, match="precision"):
         DenoisingAutoencoder(precision="float16").fit(digits[0][:50])
+
+
+def test_bfloat16_on_a_cpu_without_its_kernels_warns_once_per_fit(digits):
+    X = digits[0][:200]
+    with _warns_where_emulated():
+        dae = _fit(X, "bfloat16", n_components=10, max_iter=1)
+    # A prefitted autoencoder fine-tunes in bfloat16 too; the pretraining in a fit warns
+    # for both.
+    with _warns_where_emulated():
+        DeepClustering(10, autoencoder=dae, prefit=True, max_iter=1, random_state=0).fit(X)
+    with _warns_where_emulated():
+        DeepClustering(10, autoencoder=_bf16_autoencoder(), max_iter=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=EMULATED)
+        _fit(X, "float32", max_iter=1)
+
+
+def _bf16_autoencoder():
+    return DenoisingAutoencoder(10, hidden_layer_sizes=(32,), max_iter=1, precision="bfloat16")

@@ -184,6 +184,19 @@ def _l1_penalty(module):
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
+def emulates_bfloat16(device):
+    """Whether PyTorch emulates bfloat16 matrix products on ``device``: on a CPU without
+    the instructions oneDNN's bfloat16 kernels need (AVX-512, or ARM's bfloat16),
+    PyTorch falls back to reference kernels several times slower than float32's. False
+    on other devices and where this PyTorch cannot tell."""
+    if device.type != "cpu":
+        return False
+    try:
+        return not torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def autocast(device, dtype):
     """The context of a training step's forward pass: torch's automatic mixed precision
     in ``dtype`` on ``device`` (its matrix products in ``dtype``, the weights, their

@@ -38,7 +38,7 @@ from .._core.dec import (
 from .._core.seeds import seeds
 from .._core.threads import Work
 from .._core.training import PRECISIONS
-from .._validation import caller_stacklevel
+from .._validation import caller_stacklevel, warn_if_precision_emulated
 from .._wrapper import AutoencoderWrapper, shared_parameter_docs
 from ._embedding import make_embedding, require_umap
 from ._pipeline import PRETRAINING_RECIPES, default_pretraining_passes
@@ -538,6 +538,9 @@ class DeepClustering(
 
     def _fine_tune(self, model, X, autoencoder, seed, initial_labels=None, resume=(None, None)):
         device = autoencoder.device_
+        if self.prefit:
+            # A pretraining in this fit has already warned.
+            warn_if_precision_emulated(autoencoder.precision, device)
         generator = torch.Generator(device=device).manual_seed(seed)
         weight = self.reconstruction_weight if self.method == "idec" else 0.0
         optimizer = make_fine_tuning_optimizer(

@@ -16,7 +16,7 @@ from .._core import image_net
 from .._core import threads as _threads
 from .._core.seeds import seeds
 from .._core.training import PRECISIONS
-from .._validation import caller_stacklevel, resolve_device
+from .._validation import caller_stacklevel, resolve_device, warn_if_precision_emulated
 from . import _classical
 
 #: The smallest side an image may have: the convolutions pad by reflection, which
@@ -306,6 +306,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
     def _train(self, images, targets, mode, guide, noise_level, data_range):
         """The trained network and its loss curve."""
         device = resolve_device(self.device)
+        warn_if_precision_emulated(self.precision, device)
         n_channels = images[0].shape[-1]
         init_seed, batch_seed = seeds(self.random_state, 2)
         module = image_net.ResidualDenoiser(

@@ -2,6 +2,7 @@
 conventions that apply to an estimator of lists, and clear errors for bad input."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -230,7 +231,12 @@ def test_a_noise_range_is_estimated_per_image():
 def test_bfloat16_training_denoises_as_well_and_keeps_float32_weights(fitted):
     train = [smooth_image(40, 56), smooth_image(33, 47, phase=1.0)]
     params = dict(noise_level=SIGMA, guide=None, max_iter=60, random_state=0, **FAST)
-    mixed = ImageDenoiser(precision="bfloat16", **params).fit(train)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        mixed = ImageDenoiser(precision="bfloat16", **params).fit(train)
+    # Where PyTorch emulates bfloat16 (no oneDNN kernels for this CPU) the fit says so.
+    slow = any("precision='bfloat16' on this CPU" in str(w.message) for w in record)
+    assert slow == (not torch.ops.mkldnn._is_mkldnn_bf16_supported())
     assert {p.dtype for p in mixed.module_.parameters()} == {torch.float32}
     test = smooth_image(37, 61, phase=2.0)
     given = noisy(test, seed=3)
