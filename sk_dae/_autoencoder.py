@@ -359,8 +359,9 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         gradients, the optimizer's state and the loss stay float32, and so does
         ``transform``. It about halves a step's time where the hardware multiplies
         bfloat16 natively (GPUs; CPUs with AVX512-BF16 or AMX, e.g. recent Xeon and
-        EPYC) and slows it elsewhere; the fitted model differs from a float32 fit by
-        rounding (the user guide's "Mixed precision" section has the measurements).
+        EPYC) and slows it elsewhere (ten times on a CPU with AVX2 and no AVX-512, where
+        ``fit`` warns); the fitted model differs from a float32 fit by rounding (the user
+        guide's "Mixed precision" section has the measurements).
 
     n_threads : int or None, default=None
         CPU threads torch uses while fitting and transforming; torch's previous count is

@@ -223,7 +223,7 @@ def _add_recipe_options(p):
         choices=list(PRECISIONS),
         help="the autoencoder's training arithmetic, in pretraining and fine-tuning "
         "(default: the recipe's, float32); bfloat16 about halves the time on CPUs with "
-        "AVX512-BF16 and on GPUs",
+        "AVX512-BF16 and on GPUs, and is ten times slower on CPUs without AVX-512",
     )
 
 

@@ -135,7 +135,8 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         ``precision``: ``"bfloat16"`` runs the convolutions of every training step in
         bfloat16 (torch's autocast; the weights, Adam's state and the loss in float32),
         which is faster where the hardware multiplies bfloat16 natively (GPUs, CPUs with
-        AVX512-BF16 or AMX) and slower elsewhere. :meth:`transform` runs in float32.
+        AVX512-BF16 or AMX) and slower elsewhere (``fit`` warns on a CPU that PyTorch
+        emulates it on). :meth:`transform` runs in float32.
 
     Attributes
     ----------
