@@ -245,11 +245,13 @@ def machine_line():
     """The CPU model, the logical CPUs (in all and available to this process) and the
     instructions torch's kernels use: machines of one model name differ in them, and
     bfloat16 is emulated, several times slower, where oneDNN has no kernels for it."""
+    from sk_dae._core.training import emulates_bfloat16
+
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     cores = f"{os.cpu_count()} logical CPUs"
     if available is not None:
         cores += f" ({available} available to this process)"
-    bfloat16 = "native" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "emulated"
+    bfloat16 = "emulated" if emulates_bfloat16(torch.device("cpu")) else "native"
     vector = torch.backends.cpu.get_cpu_capability()
     return f"{cpu_model()}, {cores}, torch on {vector}, bfloat16 {bfloat16}"
 

@@ -98,8 +98,8 @@ def warn_if_precision_emulated(precision, device):
     that PyTorch runs bfloat16 on only by emulation."""
     if precision == "bfloat16" and emulates_bfloat16(device):
         warnings.warn(
-            "precision='bfloat16' on this CPU, which lacks the AVX-512 instructions of "
-            "PyTorch's bfloat16 kernels: PyTorch emulates bfloat16 here, which makes "
+            "precision='bfloat16' on this CPU, which lacks the instructions of PyTorch's "
+            "bfloat16 kernels (AVX-512 on x86): PyTorch emulates bfloat16 here, which makes "
             "training several times slower than precision='float32'. Use "
             "precision='float32' on this machine.",
             UserWarning,
