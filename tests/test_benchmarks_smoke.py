@@ -294,6 +294,15 @@ def test_bench_cluster_small_quick(bench, common, tmp_path):
     assert "nan" not in text and "diverged" not in text
 
 
+def test_bench_cluster_pipeline_quick(bench, common, tmp_path):
+    output = tmp_path / "pipeline.md"
+    args = ["--quick", "--threads", "1", "--embeddings", "normalize", "--output", str(output)]
+    text = bench("bench_cluster_pipeline").main(args)
+    assert_written(common, output, text)
+    assert "| digits | 300  | 2      | 2      | " in text
+    assert "normalize accuracy" in text and "umap" not in text and "nan" not in text
+
+
 def test_bench_fine_tuning_quick(bench, common, tmp_path):
     output = tmp_path / "fine_tuning.md"
     text = bench("bench_fine_tuning").main(["--quick", "--threads", "1", "--output", str(output)])
