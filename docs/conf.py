@@ -152,11 +152,14 @@ for name in (
     "conv_quality_gaussian_20min",
     "cluster_budget_10k_precision",
     "cluster_budget_10k_precision_avx2",
+    "cluster_budget_10k_precision_amx",
     "deep_clustering_mnist_deckeras_bf16",
     "deep_clustering_mnist_deckeras_bf16_seed1",
     "deep_clustering_mnist_deckeras_bf16_seed2",
     "deep_clustering_mnist_deckeras_bf16_seed3",
     "deep_clustering_mnist_deckeras_bf16_seed4",
+    "deep_clustering_mnist_deckeras_float32_seed0",
+    "deep_clustering_mnist_deckeras_float32_seed1",
 ):
     write_rst_table(
         REPO_DIR / "benchmarks" / "results" / f"{name}.md", GEN_DIR / f"bench_{name}.rst"
