@@ -29,12 +29,11 @@ import warnings
 
 import numpy as np
 from _common import Run, base_parser, load_all_rows, set_threads, table
-from sklearn import datasets
+from bench_cluster_small import DATASETS, cell
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
-from sk_dae._experiment.cluster_report import scores
 from sk_dae.clustering import default_pretraining_passes, make_clustering_pipeline, umap_available
 
 
@@ -43,14 +42,6 @@ def epochs_of(budget, n_samples):
     if budget == "clustering":
         return default_pretraining_passes(n_samples)
     return budget if budget == "auto" else int(budget)
-
-
-def cell(y, labelings):
-    """'median accuracy (min-max)' and 'median NMI' of several labelings of ``y``."""
-    measured = [scores(y, labels) for labels in labelings]
-    accuracy = [m["accuracy"] for m in measured]
-    spread = f" ({min(accuracy):.3f}-{max(accuracy):.3f})" if len(accuracy) > 1 else ""
-    return f"{np.median(accuracy):.3f}{spread}", f"{np.median([m['nmi'] for m in measured]):.3f}"
 
 
 def fit_codes(X, k, max_iter, seed, quick):
@@ -71,9 +62,9 @@ def cluster_codes(codes, k, embedding, seed):
     return Pipeline(steps).fit_predict(codes)
 
 
-#: scikit-learn's small tables, as they come (``--sizes iris,wine``).
-TABLES = {"iris": datasets.load_iris, "wine": datasets.load_wine}
-TABLES["breast_cancer"] = datasets.load_breast_cancer
+#: scikit-learn's small tables of ``bench_cluster_small``, named for ``--sizes``
+#: (``breast_cancer``).
+TABLES = {name.replace(" ", "_"): load for name, load in DATASETS.items() if name != "digits"}
 
 
 def sized_data(size, quick):
