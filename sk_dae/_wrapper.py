@@ -175,12 +175,14 @@ class AutoencoderWrapper(BaseEstimator):
     def _limited_threads(self, work=None):
         """Run the block with torch and the BLAS/OpenMP pools on ``n_threads`` threads;
         with None, the count the thread policy gives for ``work`` (a
-        :class:`sk_dae._core.threads.Work`), and no limit without ``work``."""
+        :class:`sk_dae._core.threads.Work`), and no limit without ``work`` (torch's count
+        is still set back if the block changed it)."""
         n_threads = self.n_threads
         if n_threads is None and work is not None:
             n_threads = _threads.choose(work)
         if n_threads is None:
-            yield
+            with _threads.kept():
+                yield
             return
         with _threads.limit(n_threads), threadpool_limits(limits=n_threads):
             yield

@@ -130,7 +130,10 @@ LAYOUT = {
         "the public names of clustering",
         {"clustering._deep_clustering", "clustering._embedding", "clustering._pipeline"},
     ),
-    "clustering._embedding": ("the step between codes and KMeans (normalize, UMAP)", set()),
+    "clustering._embedding": (
+        "the step between codes and KMeans (normalize, UMAP)",
+        {"_core.threads"},
+    ),
     "clustering._pipeline": (
         "``make_clustering_pipeline``: autoencoder, embedding, KMeans",
         {"_autoencoder", "_core.data", "clustering._embedding"},

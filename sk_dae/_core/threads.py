@@ -17,8 +17,9 @@ count with :func:`choose`, from three things:
    ``cpu.cfs_quota_us``), ``OMP_NUM_THREADS``, torch's thread count when sk_dae was
    imported (which reflects ``OMP_NUM_THREADS`` as joblib's loky workers and Dask's
    workers set it) and torch's count now (``torch.set_num_threads``, ``threadpoolctl``).
-   UMAP's numba kernels raise torch's count to every core, process-wide; the count at
-   import keeps that from oversubscribing a joblib worker.
+   numba (under UMAP) sets OpenMP's count, and so torch's, to every core when it first
+   starts its thread pool; :func:`kept` sets it back where sk_dae runs UMAP, and the count
+   at import keeps a UMAP of the user's own from oversubscribing a joblib worker.
 3. **How busy those cores are now** (:func:`busy_cores`): the CPU time other processes
    used on them during a short window (:data:`PROBE_SECONDS`) read from
    ``/proc/stat``, less this process's own CPU time, cached for
@@ -35,7 +36,7 @@ least :data:`PARALLEL_MIN_FLOPS`) in calls of at least :data:`PROBE_MIN_FLOPS` o
 process with more than one available core. An explicit ``n_threads`` gives bit-identical
 results for the same ``random_state`` on the same machine and torch build (what differs
 between thread counts is shown in docs/performance.rst). ``limit(None)`` without a work
-description leaves torch's count as it is.
+description leaves torch's count as it is (and sets it back if the block changed it).
 """
 
 from __future__ import annotations
@@ -213,12 +214,21 @@ def limit(n_threads, work=None):
     count :func:`choose` gives for ``work`` (without ``work``: unchanged)."""
     if n_threads is None:
         if work is None:
-            yield
+            with kept():
+                yield
             return
         n_threads = choose(work)
+    with kept():
+        if torch.get_num_threads() != n_threads:
+            torch.set_num_threads(int(n_threads))
+        yield
+
+
+@contextlib.contextmanager
+def kept():
+    """Run the block and give torch back the thread count it had before, also when the
+    block fails or something in it (numba's first parallel call) changed the count."""
     previous = torch.get_num_threads()
-    if previous != n_threads:
-        torch.set_num_threads(int(n_threads))
     try:
         yield
     finally:

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._autoencoder import DenoisingAutoencoder, fit_fingerprint
 from .._core import checkpoint as _checkpoints
+from .._core import threads as _threads
 from .._core.augment import AUGMENT_KINDS, Augmenter
 from .._core.checkpoint import Checkpoint, as_checkpoint
 from .._core.conv import resolve_image_shape
@@ -494,7 +495,10 @@ class DeepClustering(
             return centers, _nearest(codes, centers, self.degrees_of_freedom)
         points = codes
         if self.manifold is not None:
-            points = self._manifold_step(seed).fit_transform(codes)
+            # A UMAP's first parallel call sets torch's thread count to every core; the
+            # fine-tuning after it keeps the count the user set.
+            with _threads.kept():
+                points = self._manifold_step(seed).fit_transform(codes)
         if self.init == "gmm":
             labels = self._mixture_labels(points, seed)
         else:

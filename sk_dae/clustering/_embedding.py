@@ -7,6 +7,8 @@ import warnings
 
 from sklearn.preprocessing import Normalizer, StandardScaler
 
+from .._core import threads as _threads
+
 #: Embedding steps that :func:`make_embedding` knows.
 EMBEDDINGS = ("normalize", "standardize", "umap", "none")
 
@@ -38,6 +40,21 @@ def require_umap():
             "The 'umap' embedding needs umap-learn: pip install \"sk-dae[cluster]\" "
             "(or pip install umap-learn), or use embedding='normalize'."
         )
+
+
+def start_numba_threads():
+    """Start numba's thread pool now, keeping torch's thread count.
+
+    numba sets OpenMP's thread count, and so torch's, to every core when it starts its
+    pool at its first parallel call: inside a UMAP step's ``fit``, that would undo a
+    ``torch.set_num_threads`` of the user's for the rest of the process (and change which
+    thread count, so which low bits, the autoencoders fitted after it get). The pool starts
+    once per process.
+    """
+    import numba
+
+    with _threads.kept():
+        numba.get_num_threads()
 
 
 def make_embedding(kind="normalize", *, n_components=10, random_state=None, **params):
@@ -87,6 +104,7 @@ def make_embedding(kind="normalize", *, n_components=10, random_state=None, **pa
             # umap-learn announces on import that its optional TensorFlow part is missing.
             warnings.filterwarnings("ignore", "Tensorflow not installed", ImportWarning)
             import umap
+        start_numba_threads()
 
         params = {**UMAP_DEFAULTS, "n_components": n_components, **params}
         if random_state is not None:

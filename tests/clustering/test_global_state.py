@@ -3,10 +3,14 @@
 A user's own ``np.random``, ``random`` and torch draws must not depend on whether a
 clusterer was fitted in between: ClustPy's DEC and IDEC reseed all three in ``fit``
 (``benchmarks/bench_cluster_peers.py`` reports it); ours draw only from their own
-generators, seeded from ``random_state``.
+generators, seeded from ``random_state``. Nor do they leave torch's thread count changed,
+also when a UMAP step (numba) runs inside them.
 """
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,3 +53,35 @@ def test_fit_and_predict_leave_the_global_generators_unchanged(digits, method, r
     model.predict(X)
     model.transform(X)
     assert_unchanged(before)
+
+
+UMAP_FITS = {
+    "pipeline": "make_clustering_pipeline(3, embedding='umap', max_iter=2, random_state=0)",
+    "own UMAP": "DeepClustering(3, manifold=umap.UMAP(n_components=3, random_state=0), "
+    "max_iter=1, random_state=0)",
+}
+
+
+@pytest.mark.parametrize("fit", UMAP_FITS)
+def test_a_umap_step_keeps_the_users_torch_thread_count(fit):
+    # numba sets OpenMP's (so torch's) thread count to every core when it starts its pool,
+    # once per process: only a fresh interpreter shows it. NUMBA_NUM_THREADS=2 makes the
+    # change visible on a one-core machine too.
+    pytest.importorskip("umap")
+    script = "\n".join(
+        [
+            "import warnings; warnings.simplefilter('ignore')",
+            "import torch, umap",
+            "from sklearn.datasets import load_iris",
+            "from sk_dae.clustering import DeepClustering, make_clustering_pipeline",
+            "torch.set_num_threads(1)",
+            f"{UMAP_FITS[fit]}.fit(load_iris().data)",
+            "print(torch.get_num_threads())",
+        ]
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "1"

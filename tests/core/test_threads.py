@@ -120,3 +120,12 @@ def test_busy_cores_sees_a_process_spinning_on_a_cpu():
             child.kill()
             _threads._busy_cache.clear()
     assert 0.5 <= busy <= 1.0
+
+
+@pytest.mark.parametrize("n_threads", [None, 1])
+def test_limit_gives_back_a_count_the_block_changed(n_threads):
+    # numba's first parallel call inside a block sets torch's count; the caller's stays.
+    before = torch.get_num_threads()
+    with _threads.limit(n_threads):
+        torch.set_num_threads(before + 1)
+    assert torch.get_num_threads() == before
