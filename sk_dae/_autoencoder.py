@@ -297,10 +297,14 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         convolutional network's ``"auto"`` batch is at most 64 rows: its cost per row
         hardly falls with larger batches on a CPU, so smaller ones buy more steps.
 
-    max_iter : int or "auto", default="auto"
+    max_iter : int, "auto" or "clustering", default="auto"
         Maximum number of epochs (passes over the training data). ``"auto"`` gives a
         fixed budget of about 5,000 optimizer steps, at most 200 epochs: 22 epochs of
         60,000 MNIST digits in batches of 256, 200 of the 1,797 8x8 digits.
+        ``"clustering"``: the shorter length that pretrains codes for clustering
+        (:func:`~sk_dae.clustering.default_pretraining_passes`, as
+        :func:`~sk_dae.clustering.make_clustering_pipeline` trains): 20 epochs below
+        1,000 rows, else about 1,500 steps, 20 to 200 epochs.
 
     tol : float or None, default=1e-4
         Minimum improvement that counts as progress: of the validation score with
@@ -509,7 +513,10 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "learning_rate": [StrOptions({"constant", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto", "clustering"}),
+        ],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],

@@ -45,7 +45,8 @@ Presets (any option given explicitly overrides them):
   mnist-quality  MNIST, width 32; the reconstruction recipe: the default (512, 256)
                  encoder, Gaussian noise 0.1, 40 epochs
   mnist-cluster  all 70,000 MNIST digits (--fit-on all), width 10, a (500, 500, 2000)
-                 encoder, masking noise 0.2, 20 epochs, then KMeans on the codes and on
+                 encoder, masking noise 0.2, max_iter="clustering" (20 epochs of all
+                 the digits, more on fewer), then KMeans on the codes and on
                  normalized, standardized and UMAP-embedded codes (about 13 minutes)
 """
 

@@ -6,7 +6,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from .._autoencoder import DenoisingAutoencoder
-from .._core.data import epochs_for
+from .._core.data import clustering_epochs
 from ._embedding import make_embedding
 
 #: The autoencoder of the clustering recipe: the encoder of the DEC family (Xie et al.,
@@ -21,16 +21,9 @@ CLUSTERING_DAE_PARAMS = {
     "batch_size": 256,
     "learning_rate": "constant",
     "learning_rate_init": 1e-3,
-    "max_iter": 20,
+    "max_iter": "clustering",
 }
 
-#: The default pretraining's length: ``DEFAULT_PASSES`` passes, or from
-#: ``STEPS_FROM_ROWS`` rows on as many as make ``DEFAULT_STEPS`` optimizer steps, at most
-#: ``MAX_DEFAULT_PASSES``. Twenty passes are 5,470 steps of all 70,000 MNIST digits but
-#: 80 of the first 1,000, whose codes then cluster worse than the pixels. Tables of a
-#: few hundred rows (iris, wine, breast cancer) clustered worse after 200 passes than
-#: after 20: the large network fits so few rows too closely.
-DEFAULT_PASSES, DEFAULT_STEPS, MAX_DEFAULT_PASSES, STEPS_FROM_ROWS = 20, 1500, 200, 1000
 
 #: Named pretrainings of ``DeepClustering``'s autoencoder (see
 #: :func:`make_pretraining_autoencoder`).
@@ -87,10 +80,7 @@ def default_pretraining_passes(n_samples, batch_size=256):
     >>> [default_pretraining_passes(n) for n in (150, 1_000, 1_797, 10_000, 70_000)]
     [20, 200, 188, 38, 20]
     """
-    if n_samples < STEPS_FROM_ROWS:
-        return DEFAULT_PASSES
-    steps = epochs_for("auto", n_samples, batch_size, steps=DEFAULT_STEPS, cap=MAX_DEFAULT_PASSES)
-    return max(DEFAULT_PASSES, steps)
+    return clustering_epochs(n_samples, batch_size)
 
 
 def make_pretraining_autoencoder(recipe="default", *, n_samples=None, **params):
@@ -103,7 +93,7 @@ def make_pretraining_autoencoder(recipe="default", *, n_samples=None, **params):
     ----------
     recipe : {"default", "dec-keras"}, default="default"
         ``"default"``: ``DeepClustering``'s own autoencoder (masking noise, Adam, 20
-        epochs, or more on fewer rows: see ``n_samples``). ``"dec-keras"``: the DEC
+        epochs, or more on fewer rows: ``max_iter="clustering"``). ``"dec-keras"``: the DEC
         papers' pretraining as Guo's Keras code runs it: a (500, 500, 2000) encoder with
         10 codes, no corruption, 300 epochs of SGD at learning rate 1.0 with momentum
         0.9, batches of 256, weights uniform in ``+-1/sqrt(fan_in)``. Its start (KMeans
@@ -115,8 +105,8 @@ def make_pretraining_autoencoder(recipe="default", *, n_samples=None, **params):
     n_samples : int, default=None
         With ``recipe="default"``, the rows it will be trained on: ``max_iter`` is then
         :func:`default_pretraining_passes` of them, as ``DeepClustering(autoencoder=None)``
-        trains it. None keeps the recipe's 20 epochs, the length for large data sets.
-        The faithful recipe's 300 epochs do not depend on it.
+        trains it. None keeps ``max_iter="clustering"``, the same length worked out from
+        the rows it is fitted on. The faithful recipe's 300 epochs do not depend on it.
     **params
         Parameters of :class:`~sk_dae.DenoisingAutoencoder` over the recipe's.
 
@@ -179,10 +169,11 @@ def make_clustering_pipeline(
     **dae_params
         Parameters of :class:`~sk_dae.DenoisingAutoencoder`; those not given come from
         ``sk_dae.clustering.CLUSTERING_DAE_PARAMS`` (a (500, 500, 2000) encoder, masking noise 0.2,
-        20 epochs). From 1,000 rows to some 10,000, 20 epochs are too few (on the 1,797
-        8x8 digits the normalized codes then cluster worse than the pixels):
-        ``max_iter=default_pretraining_passes(n_samples)`` trains as many as
-        ``DeepClustering`` pretrains.
+        ``max_iter="clustering"``: as many epochs as ``DeepClustering`` pretrains,
+        :func:`default_pretraining_passes` of the rows it is fitted on, 20 below 1,000
+        rows and on large data sets, up to 200 between). A fixed 20 epochs are too few
+        from 1,000 rows to some 10,000: on the 1,797 8x8 digits the normalized codes
+        then cluster worse than the pixels.
 
     Returns
     -------

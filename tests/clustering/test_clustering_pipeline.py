@@ -44,6 +44,17 @@ def test_pipeline_defaults_and_overrides():
     assert clone(pipe).set_params(dae__max_iter=2).get_params()["dae__max_iter"] == 2
 
 
+@pytest.mark.parametrize("n_samples", [150, 1_000, 1_797])
+def test_the_pipelines_autoencoder_trains_deep_clusterings_length_of_its_rows(n_samples):
+    # A length fixed before the rows are seen loses to KMeans on the pixels somewhere:
+    # 20 epochs are 80 steps of 1,000 rows. "clustering" is worked out in fit.
+    X = np.random.default_rng(0).random((n_samples, 4)).astype(np.float32)
+    pipe = make_clustering_pipeline(3, random_state=0, hidden_layer_sizes=(8,), tol=None)
+    dae = pipe.named_steps["dae"].fit(X)
+    assert dae.n_iter_ == clustering.default_pretraining_passes(n_samples)
+    assert dae.n_iter_ == {150: 20, 1_000: 200, 1_797: 188}[n_samples]
+
+
 def test_normalize_recipe_clusters_digits(digits_split):
     pipe = make_clustering_pipeline(10, random_state=0, **SMALL)
     labels = pipe.fit_predict(digits_split.X_train)

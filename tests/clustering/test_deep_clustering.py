@@ -197,7 +197,7 @@ def test_the_default_pretraining_is_1500_steps_between_20_and_200_passes():
     assert passes(999) == 20 and passes(150) == 20  # few rows: 20 passes, as before
     assert passes(1_000, batch_size=64) == 94  # 16 batches a pass
     recipe = clustering.make_pretraining_autoencoder
-    assert recipe(n_samples=1_000).max_iter == 200 and recipe().max_iter == 20
+    assert recipe(n_samples=1_000).max_iter == 200 and recipe().max_iter == "clustering"
     assert recipe(n_samples=1_000, max_iter=3).max_iter == 3
     assert recipe("dec-keras", n_samples=1_000).max_iter == 300
 
