@@ -10,10 +10,11 @@ classes), NMI, the training loss and the seconds of pretraining so far.
 
 Configurations are ``label:key=value,...`` over a recipe of
 ``sk_dae.clustering.PRETRAINING_RECIPES`` (``recipe=dec-keras`` picks it; the default is
-``default``); values are Python literals. A recipe at a constant learning rate trains
-once, one epoch per ``partial_fit`` (the same steps, noise and shuffling as one long
-fit), and is scored at every epoch count on the way; a cosine schedule depends on its
-length, so such a recipe is fitted anew for each epoch count. The user guide's table
+``adam``, ``DeepClustering``'s own below 20,000 rows); values are Python literals. A
+recipe at a constant learning rate trains once, one epoch per ``partial_fit`` (the same
+steps, noise and shuffling as one long fit), and is scored at every epoch count on the
+way; a cosine schedule depends on its length, so such a recipe is fitted anew for each
+epoch count. The user guide's table
 came from (one thread; the file gives the load)::
 
     python benchmarks/bench_cluster_budget.py --threads 1 --n-samples 10000 \
@@ -47,7 +48,7 @@ def start_scores(dae, X, y, seed):
 def curve(X, y, params, epochs, *, seed, threads):
     """(epochs, accuracy, NMI, loss, seconds) after each epoch count of ``epochs``."""
     params = {**params, "random_state": seed, "n_threads": threads}
-    recipe = params.pop("recipe", "default")
+    recipe = params.pop("recipe", "adam")
     cosine = {**PRETRAINING_RECIPES[recipe], **params}.get("learning_rate") == "cosine"
     points = []
     if cosine:

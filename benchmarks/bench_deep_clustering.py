@@ -81,7 +81,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--pretraining",
-        choices=sorted(PRETRAINING_RECIPES),
+        choices=sorted(["default", *PRETRAINING_RECIPES]),
         default="default",
         help="the autoencoder's recipe (sk_dae.clustering.make_pretraining_autoencoder)",
     )
@@ -113,7 +113,7 @@ def main(argv=None):
         seeds=args.seeds,
         autoencoder=DenoisingAutoencoder(**QUICK_AUTOENCODER)
         if args.quick
-        else make_pretraining_autoencoder(args.pretraining, n_samples=len(X)),
+        else make_pretraining_autoencoder(args.pretraining, X=X, n_samples=len(X)),
         autoencoder_params={**verbose, **precision, **pretraining},
         clustering_params={**verbose, **clustering},
         manifold="only" if args.manifold_only else args.manifold,

@@ -239,7 +239,7 @@ def cluster_report(
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if autoencoder is None:
-        autoencoder = make_pretraining_autoencoder(n_samples=X.shape[0])
+        autoencoder = make_pretraining_autoencoder(X=X)
     autoencoder = clone(autoencoder).set_params(**(autoencoder_params or {}))
     clustering_params = dict(clustering_params or {})
     if n_threads is not None:

@@ -27,14 +27,18 @@ from ._embedding import make_embedding, umap_available
 from ._pipeline import (  # noqa: F401
     CLUSTERING_DAE_PARAMS,
     PRETRAINING_RECIPES,
+    default_pretraining_params,
     default_pretraining_passes,
+    default_pretraining_recipe,
     make_clustering_pipeline,
     make_pretraining_autoencoder,
 )
 
 # DeepClustering is importable from here too, but documented once, as sk_dae.DeepClustering.
 __all__ = [
+    "default_pretraining_params",
     "default_pretraining_passes",
+    "default_pretraining_recipe",
     "make_clustering_pipeline",
     "make_embedding",
     "make_pretraining_autoencoder",
