@@ -15,10 +15,17 @@ pretrained codes" is ``DeepClustering(max_iter=0)``, and the IDEC row is exactly
 ``DeepClustering(n_clusters=10, random_state=seed).fit(X)`` with every default. The
 seconds of the autoencoder rows include the pretraining.
 
-Full run on MNIST (the user guide's table; ``--no-baselines`` leaves out KMeans on the
-pixels and on PCA, 7 minutes of the run on a busy machine)::
+Full run on MNIST, one seed file each (the user guide's table of the defaults;
+``--no-baselines`` leaves out KMeans on the pixels and on PCA, 7 minutes of the run on a
+busy machine)::
 
-    python benchmarks/bench_deep_clustering.py --verbose --no-baselines \
+    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --threads 1 \
+        --seeds 0 --output benchmarks/results/deep_clustering_mnist_defaults_seed0.md
+
+The same with Adam's pretraining, the default on all of MNIST before DEC-keras's SGD
+(``deep_clustering_mnist.md``)::
+
+    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --pretraining adam \
         --output benchmarks/results/deep_clustering_mnist.md
 
 Digits, seeds 0 to 4, with the UMAP start::
@@ -29,8 +36,8 @@ Digits, seeds 0 to 4, with the UMAP start::
 The UMAP start on MNIST alone (pretraining, KMeans on the codes, UMAP and KMeans, IDEC
 from there)::
 
-    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --manifold-only \
-        --output benchmarks/results/deep_clustering_mnist_umap.md
+    python benchmarks/bench_deep_clustering.py --verbose --no-baselines --pretraining adam \
+        --manifold-only --output benchmarks/results/deep_clustering_mnist_umap.md
 
 DEC-keras's faithful pretraining (300 epochs of SGD) in mixed precision, on two threads::
 

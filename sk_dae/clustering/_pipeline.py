@@ -93,7 +93,7 @@ def default_pretraining_recipe(X):
     Returns
     -------
     recipe : {"adam", "dec-keras"}
-        The key of :data:`PRETRAINING_RECIPES`.
+        The key of ``sk_dae.clustering.PRETRAINING_RECIPES``.
 
     Examples
     --------
@@ -146,9 +146,31 @@ def default_pretraining_passes(n_samples, batch_size=256, recipe="adam"):
 
 
 def default_pretraining_params(X):
-    """The parameters of ``DeepClustering``'s default autoencoder for the rows ``X``:
-    :func:`default_pretraining_recipe`'s recipe, :func:`default_pretraining_passes`'
-    epochs."""
+    """The parameters of ``DeepClustering``'s default autoencoder for the rows ``X``.
+
+    :func:`default_pretraining_recipe`'s recipe, trained
+    :func:`default_pretraining_passes`' epochs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The rows the autoencoder will be trained on.
+
+    Returns
+    -------
+    params : dict
+        Parameters of :class:`~sk_dae.DenoisingAutoencoder`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dae.clustering import default_pretraining_params
+    >>> params = default_pretraining_params(np.zeros((70_000, 784)))
+    >>> params["optimizer"], params["learning_rate_init"], params["max_iter"]
+    ('sgd', 1.0, 150)
+    >>> default_pretraining_params(np.zeros((3_000, 784)))["max_iter"]
+    125
+    """
     recipe = default_pretraining_recipe(X)
     params = dict(PRETRAINING_RECIPES[recipe])
     params["max_iter"] = default_pretraining_passes(

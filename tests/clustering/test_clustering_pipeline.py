@@ -144,5 +144,6 @@ def test_pretraining_recipes_give_their_autoencoders_and_take_overrides():
     assert (faithful.init, faithful.noise, faithful.max_iter) == ("fan_in", None, 7)
     default = clustering.make_pretraining_autoencoder()
     assert default.get_params() == DenoisingAutoencoder(**DEFAULT_AUTOENCODER_PARAMS).get_params()
+    assert clustering.make_pretraining_autoencoder("adam").get_params() == default.get_params()
     with pytest.raises(ValueError, match="recipe must be one of"):
         clustering.make_pretraining_autoencoder("dec")

@@ -24,7 +24,7 @@ import sk_dae
 from sk_dae import DenoisingAutoencoder, clustering
 from sk_dae._core import dec as _dec
 from sk_dae._core.seeds import seeds
-from sk_dae.clustering import DeepClustering, _deep_clustering
+from sk_dae.clustering import DeepClustering, _deep_clustering, _pipeline
 from sk_dae.metrics import clustering_accuracy
 
 # Pretraining and fine-tuning run short, fixed budgets on purpose.
@@ -200,6 +200,43 @@ def test_the_default_pretraining_is_1500_steps_between_20_and_200_passes():
     assert recipe(n_samples=1_000).max_iter == 200 and recipe().max_iter == "clustering"
     assert recipe(n_samples=1_000, max_iter=3).max_iter == 3
     assert recipe("dec-keras", n_samples=1_000).max_iter == 300
+
+
+def test_images_of_20000_rows_pretrain_by_sgd_and_everything_else_by_adam():
+    recipe = clustering.default_pretraining_recipe
+    images = np.zeros((20_000, 256), dtype=np.float32)
+    assert recipe(images) == "dec-keras"
+    assert recipe(images[:19_999]) == "adam"  # fewer rows
+    assert recipe(images[:, :255]) == "adam"  # fewer features: a table
+    standardized = images.copy()
+    standardized[0, 0] = -0.1
+    assert recipe(standardized) == "adam"  # negative values: not intensities or counts
+    passes = clustering.default_pretraining_passes
+    assert passes(70_000, recipe="dec-keras") == 150 and passes(20_000, recipe="dec-keras") == 150
+    assert passes(140_000, recipe="dec-keras") == 75  # at most 41,100 steps
+    dae = clustering.make_pretraining_autoencoder(X=images)
+    assert (dae.optimizer, dae.learning_rate_init, dae.noise, dae.max_iter) == (
+        "sgd",
+        1.0,
+        None,
+        150,
+    )
+    table = clustering.make_pretraining_autoencoder(X=images[:1_000])
+    assert (table.optimizer, table.noise, table.max_iter) == ("adam", "masking", 200)
+
+
+@pytest.mark.parametrize("shift, optimizer", [(0.0, "sgd"), (-0.5, "adam")])
+def test_the_default_autoencoder_follows_the_rows_values(monkeypatch, shift, optimizer):
+    # The thresholds lowered so that a few hundred rows count as images: the rule sees
+    # the values DeepClustering trains on, not only their shape.
+    monkeypatch.setattr(_pipeline, "SGD_FROM_ROWS", 300)
+    monkeypatch.setattr(_pipeline, "SGD_EPOCHS", 2)
+    rng = np.random.default_rng(0)
+    X = (rng.random((400, 256)) + shift).astype(np.float32)
+    model = DeepClustering(n_clusters=3, max_iter=0, random_state=0).fit(X)
+    assert model.autoencoder_.optimizer == optimizer
+    if optimizer == "sgd":
+        assert model.autoencoder_.n_iter_ == 2 and model.autoencoder_.noise is None
 
 
 def test_a_given_autoencoder_keeps_its_own_length():
