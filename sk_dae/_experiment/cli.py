@@ -62,8 +62,8 @@ autoencoder rows). Writes results.md and results.json to --output.
 
 The defaults pretrain DeepClustering's default autoencoder (a (500, 500, 2000)
 encoder) and fine-tune it twice (IDEC, DEC): minutes per seed on the digits; on all
-70,000 MNIST digits pretraining and IDEC alone took 19 minutes on 2 cores at a load of
-2 to 3, and DEC and the UMAP rows add their own fine-tuning. For a quick look:
+70,000 MNIST digits pretraining and IDEC alone took 18 minutes on 2 idle cores, and
+DEC and the UMAP rows add their own fine-tuning. For a quick look:
   sk-dae cluster --max-samples 500 --epochs 5 --max-iter 2 --hidden 64 --n-init 1
 """
 

@@ -255,9 +255,10 @@ class DeepClustering(
     downstream step (a plot, a classifier) wants. :meth:`predict` assigns the nearest
     centre, which is also the highest soft assignment of :meth:`predict_proba`.
 
-    On all 70,000 MNIST digits (seed 0, see the "Clustering" page of the user guide),
-    the defaults reach 0.831 accuracy (KMeans on the pretrained codes: 0.777); the guide
-    has the other seeds and ``manifold="umap"``. On iris as it comes the defaults reach
+    On all 70,000 MNIST digits (seeds 0 to 4, see the "Clustering" page of the user
+    guide), the defaults reach a median of 0.930 accuracy and 0.850 NMI (KMeans on the
+    pretrained codes: 0.903), in 18 minutes on two cores; the guide has
+    ``manifold="umap"`` and the other recipes. On iris as it comes the defaults reach
     a median of 0.973 over five seeds (KMeans: 0.893).
 
     There is no ``score``: the code space changes from fit to fit, so no distance in it
